@@ -1,0 +1,162 @@
+"""The one settings object. Built at the edge (CLI, flow, test) and passed in; never read at import time.
+
+Every path derives from ``data_dir`` (``JOURNEY_DATA_DIR``, default ``data/``), so two data dirs never
+interfere: landing, the published warehouse, the working copy, sites, logs, the Prefect home and the
+pseudonymisation secret all live below it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from journey.errors import ConfigError
+
+SOURCES: tuple[str, ...] = ("ehr", "crm", "relations")
+
+
+def _project_dir() -> Path:
+    """The dbt project root (where dbt_project.yml lives): the checkout this package runs from."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "dbt_project.yml").is_file():
+            return parent
+    return Path.cwd()
+
+
+class Thresholds(BaseModel):
+    """Plausibility limits used by the quality gates (hospitals differ: override per site)."""
+
+    max_wait_hours: float = 48.0
+    future_tolerance_minutes: int = 60
+    volume_band_days: int = 28
+    volume_band_factor: float = 3.0
+    max_quarantine_share: float = Field(
+        default=0.2, description="A file with a larger share of rows quarantined stops the run."
+    )
+
+
+class Settings(BaseSettings):
+    """journey's configuration. Environment variables use the prefix ``JOURNEY_``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="JOURNEY_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Field(default=Path("data"), description="Root of every generated path.")
+    project_dir: Path = Field(default_factory=_project_dir, description="dbt project root.")
+    timezone: str = Field(default="Asia/Shanghai", description="Hospital local time zone.")
+    secret: SecretStr | None = Field(
+        default=None, description="HMAC key for patient pseudonymisation (else read from secret_file)."
+    )
+    secret_file: Path | None = Field(default=None, description="File holding the HMAC key.")
+    min_cell_size: int = Field(default=11, ge=1, description="Smallest published cell.")
+    late_lookback_days: int = Field(default=14, ge=0, description="Incremental lookback for late data.")
+    duckdb_threads: int = Field(default=2, ge=1)
+    duckdb_memory_limit: str = Field(default="4GB")
+    log_format: Literal["json", "text"] = "text"
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+
+    # -- derived paths -------------------------------------------------------------------------
+    @property
+    def root(self) -> Path:
+        return self.data_dir.resolve()
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.root / "warehouse"
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The published warehouse analysts open read-only."""
+        return self.warehouse_dir / "journey.duckdb"
+
+    @property
+    def work_path(self) -> Path:
+        """The working copy the nightly run builds before it is swapped in."""
+        return self.warehouse_dir / "journey.work.duckdb"
+
+    @property
+    def site_dir(self) -> Path:
+        return self.root / "site"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def generator_dir(self) -> Path:
+        """What `journey generate` records about the demo (planted identities, injected defects)."""
+        return self.root / "generator"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.root / "dbt" / "target"
+
+    @property
+    def dbt_log_dir(self) -> Path:
+        return self.root / "dbt" / "logs"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.root / ".prefect"
+
+    @property
+    def default_secret_file(self) -> Path:
+        return self.secret_file.resolve() if self.secret_file else self.root / ".secret"
+
+    # -- secret --------------------------------------------------------------------------------
+    def pseudonym_key(self, *, create: bool = False) -> bytes:
+        """The HMAC key. From ``JOURNEY_SECRET``, else the secret file; ``create`` writes a new one.
+
+        The key never leaves this process: it is not logged and not stored in the warehouse.
+        """
+        if self.secret is not None and self.secret.get_secret_value():
+            return self.secret.get_secret_value().encode()
+        path = self.default_secret_file
+        if path.is_file():
+            value = path.read_text(encoding="utf-8").strip()
+            if value:
+                return value.encode()
+        if not create:
+            raise ConfigError(
+                f"No pseudonymisation secret: set JOURNEY_SECRET or create {path} "
+                "(`journey init` creates one)."
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+        return path.read_text(encoding="utf-8").strip().encode()
+
+    def ensure_dirs(self) -> None:
+        for path in (self.landing_dir, self.warehouse_dir, self.site_dir, self.log_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+def telemetry_off_env() -> dict[str, str]:
+    """Environment that switches off every tool's telemetry (dbt, GX, Prefect)."""
+    return {
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "GX_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+
+
+def apply_runtime_env(settings: Settings) -> None:
+    """Set process environment for the tools journey drives. Called once at each entry point."""
+    for key, value in telemetry_off_env().items():
+        os.environ.setdefault(key, value)
+    os.environ["JOURNEY_DATA_DIR"] = str(settings.root)
+    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

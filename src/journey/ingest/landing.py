@@ -1,0 +1,99 @@
+"""Find the files landed under ``landing/<source>/<YYYY-MM-DD>/`` and fingerprint them.
+
+Only regular files inside the landing root are accepted: a symlink, or a path that resolves outside
+the root, is refused with a LandingError naming it (landing folders are written by other systems).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from journey.config import SOURCES
+from journey.errors import LandingError
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """One file in a daily drop."""
+
+    source: str
+    landing_date: date
+    path: Path
+    relative_path: str
+    size_bytes: int
+    sha256: str
+
+
+def parse_day(name: str) -> date | None:
+    """The date a drop folder is named after, or None if the name is not YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(name) if len(name) == 10 else None
+    except ValueError:
+        return None
+
+
+def safe_path(root: Path, candidate: Path) -> Path:
+    """``candidate`` resolved, if it is a real (non-symlink) path inside ``root``; else LandingError."""
+    root = root.resolve()
+    if candidate.is_symlink():
+        raise LandingError(f"{candidate}: symbolic links are not accepted in the landing zone.")
+    resolved = candidate.resolve()
+    if not resolved.is_relative_to(root):
+        raise LandingError(f"{candidate}: resolves outside the landing root {root}.")
+    return resolved
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def landed_days(landing_dir: Path) -> list[date]:
+    """Every drop date present under any source, sorted."""
+    days: set[date] = set()
+    for source in SOURCES:
+        source_dir = landing_dir / source
+        if not source_dir.is_dir():
+            continue
+        for child in source_dir.iterdir():
+            day = parse_day(child.name)
+            if day is not None and child.is_dir():
+                days.add(day)
+    return sorted(days)
+
+
+def discover(landing_dir: Path, days: list[date]) -> list[LandedFile]:
+    """Every regular file in the drops of ``days``, in (day, source, name) order."""
+    found: list[LandedFile] = []
+    root = landing_dir.resolve()
+    for day in sorted(days):
+        for source in SOURCES:
+            folder = landing_dir / source / day.isoformat()
+            if not folder.exists():
+                continue
+            safe_path(root, folder)
+            for file in sorted(folder.iterdir()):
+                if file.name.startswith("."):
+                    continue
+                resolved = safe_path(root, file)
+                if not resolved.is_file():
+                    continue
+                found.append(
+                    LandedFile(
+                        source=source,
+                        landing_date=day,
+                        path=resolved,
+                        relative_path=resolved.relative_to(root).as_posix(),
+                        size_bytes=resolved.stat().st_size,
+                        sha256=sha256_of(resolved),
+                    )
+                )
+    return found

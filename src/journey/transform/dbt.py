@@ -1,0 +1,109 @@
+"""Run dbt (dbt-duckdb) against the working copy, as a subprocess so a crash or kill cannot take the
+orchestrator with it. Partial parsing stays on: the target dir persists under the data dir.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from journey.config import Settings, telemetry_off_env
+from journey.errors import BuildFailed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    """What one dbt invocation did, from its run_results.json."""
+
+    command: str
+    succeeded: int
+    failed: int
+    warned: int
+    skipped: int
+    seconds: float
+    failures: tuple[str, ...]
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def dbt_env(settings: Settings, database: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(telemetry_off_env())
+    env["JOURNEY_WAREHOUSE_PATH"] = str(database)
+    env["JOURNEY_DATA_DIR"] = str(settings.root)
+    return env
+
+
+def _summarise(command: str, target: Path) -> DbtResult:
+    path = target / "run_results.json"
+    if not path.is_file():
+        return DbtResult(command, 0, 0, 0, 0, 0.0, ())
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    counts = {"success": 0, "pass": 0, "error": 0, "fail": 0, "warn": 0, "skipped": 0}
+    failures = []
+    for result in payload.get("results", []):
+        status = str(result.get("status"))
+        counts[status] = counts.get(status, 0) + 1
+        if status in {"error", "fail"}:
+            failures.append(f"{result.get('unique_id')}: {(result.get('message') or '').strip()}")
+    return DbtResult(
+        command=command,
+        succeeded=counts["success"] + counts["pass"],
+        failed=counts["error"] + counts["fail"],
+        warned=counts["warn"],
+        skipped=counts["skipped"],
+        seconds=float(payload.get("elapsed_time", 0.0)),
+        failures=tuple(failures),
+    )
+
+
+def run_dbt(settings: Settings, database: Path, *args: str, vars: dict[str, object] | None = None) -> DbtResult:
+    """Run ``dbt <args>`` on ``database``; raise BuildFailed naming the failing nodes."""
+    target = settings.dbt_target_dir
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "run_results.json").unlink(missing_ok=True)
+    project = str(settings.project_dir)
+    merged_vars = {"timezone": settings.timezone, "min_cell_size": settings.min_cell_size,
+                   "late_lookback_days": settings.late_lookback_days, **(vars or {})}
+    cmd = [
+        dbt_executable(), *args,
+        "--project-dir", project, "--profiles-dir", project,
+        "--target-path", str(target), "--log-path", str(settings.dbt_log_dir),
+        "--vars", json.dumps(merged_vars),
+    ]
+    log.info("dbt %s", " ".join(args))
+    proc = subprocess.run(cmd, env=dbt_env(settings, database), capture_output=True, text=True, check=False)
+    result = _summarise(" ".join(args), target)
+    if proc.returncode != 0:
+        detail = "\n".join(result.failures) or proc.stdout[-4000:] + proc.stderr[-2000:]
+        raise BuildFailed(
+            f"dbt {' '.join(args)} failed ({result.failed} node(s)); nothing was published.\n{detail}\n"
+            f"Full log: {settings.dbt_log_dir / 'dbt.log'}"
+        )
+    log.info("dbt %s done", args[0], extra={"succeeded": result.succeeded, "warned": result.warned})
+    return result
+
+
+DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
+
+
+def build_docs_site(settings: Settings, database: Path) -> Path:
+    """Generate the dbt docs site (lineage, every model and column) into ``site/dbt/``."""
+    run_dbt(settings, database, "docs", "generate", "--static")
+    site = settings.site_dir / "dbt"
+    site.mkdir(parents=True, exist_ok=True)
+    for name in DOCS_FILES:
+        source = settings.dbt_target_dir / name
+        if source.is_file():
+            (site / name).write_bytes(source.read_bytes())
+    return site / "index.html"

@@ -1,0 +1,109 @@
+"""The tables journey itself owns (raw landing tables, quarantine, manifest, run record).
+
+dbt owns everything downstream of `raw`; these tables are the loader's contract (data/README.md).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+LINEAGE_COLUMNS = """
+    _source_file varchar not null,
+    _row_number bigint not null,
+    _batch_id varchar not null,
+    _landing_date date not null,
+    _loaded_at timestamp not null
+"""
+
+_DDL = f"""
+create schema if not exists raw;
+create schema if not exists quarantine;
+create schema if not exists ops;
+
+create table if not exists raw.load_manifest (
+    batch_id varchar primary key,
+    run_id varchar not null,
+    source varchar not null,
+    landing_date date not null,
+    path varchar not null,
+    size_bytes bigint not null,
+    sha256 varchar not null,
+    encoding varchar,
+    rows_read bigint not null,
+    rows_loaded bigint not null,
+    rows_quarantined bigint not null,
+    rows_skipped_types bigint not null,
+    status varchar not null,
+    reason varchar,
+    loaded_at timestamp not null
+);
+
+create table if not exists quarantine.rows (
+    batch_id varchar not null,
+    source varchar not null,
+    entity varchar,
+    _source_file varchar not null,
+    _row_number bigint not null,
+    _landing_date date not null,
+    rule varchar not null,
+    severity varchar not null,
+    detail varchar,
+    original_values varchar,
+    content_sha256 varchar,
+    quarantined_at timestamp not null,
+    replayed_at timestamp
+);
+
+create table if not exists ops.runs (
+    run_id varchar primary key,
+    run_date date,
+    first_day date,
+    last_day date,
+    started_at timestamp not null,
+    finished_at timestamp,
+    status varchar not null,
+    stage varchar,
+    files bigint,
+    rows_read bigint,
+    rows_loaded bigint,
+    rows_quarantined bigint,
+    checks_passed bigint,
+    checks_failed bigint,
+    stage_seconds json,
+    reason varchar
+);
+
+create table if not exists raw.ehr_other (
+    resource_type varchar,
+    resource_id varchar,
+    {LINEAGE_COLUMNS}
+);
+"""
+
+
+def fhir_table_ddl(table: str) -> str:
+    return f"""create table if not exists raw.{table} (
+        resource_id varchar,
+        resource json,
+        {LINEAGE_COLUMNS}
+    );"""
+
+
+def text_table_ddl(table: str, columns: tuple[str, ...]) -> str:
+    cols = ",\n".join(f'"{name}" varchar' for name in columns)
+    return f"""create table if not exists raw.{table} (
+        {cols},
+        {LINEAGE_COLUMNS}
+    );"""
+
+
+def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create every table journey owns (idempotent), including an empty table per entity."""
+    from journey.ingest.entities import ENTITIES
+
+    conn.execute(_DDL)
+    for entity in ENTITIES.values():
+        if entity.fhir:
+            conn.execute(fhir_table_ddl(entity.table))
+        else:
+            conn.execute(text_table_ddl(entity.table, entity.columns))

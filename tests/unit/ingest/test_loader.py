@@ -1,0 +1,143 @@
+"""The loader on hand-made drops: counts reconcile, identifiers never land, bad rows are quarantined."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from journey.ingest.landing import discover
+from journey.ingest.loader import FileLoad, load_file
+from journey.ingest.pseudonymise import install_macros
+from journey.warehouse.schema import ensure_schema
+
+DAY = date(2026, 1, 5)
+PATIENT = {
+    "resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1990-03-07",
+    "name": [{"text": "Wang Xiaohong"}], "telecom": [{"system": "phone", "value": "13812345678"}],
+    "identifier": [{"system": "urn:oid:2.16.156.10011.1.1", "value": "110101199003071234"}],
+    "address": [{"line": ["88 Jianguo Road"], "city": "Beijing", "district": "Chaoyang"}],
+}
+ENCOUNTER = {
+    "resourceType": "Encounter", "id": "e1", "status": "finished", "class": {"code": "EMER"},
+    "subject": {"reference": "Patient/p1", "display": "Wang Xiaohong"},
+}
+IDENTIFIERS = ("Wang Xiaohong", "13812345678", "110101199003071234", "88 Jianguo Road", "1990-03-07")
+
+
+def _drop(landing: Path, source: str, name: str, content: str | bytes) -> None:
+    folder = landing / source / DAY.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    (folder / name).write_bytes(data)
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_schema(connection)
+    install_macros(connection, b"secret")
+    return connection
+
+
+def _load_all(conn: duckdb.DuckDBPyConnection, landing: Path) -> dict[str, FileLoad]:
+    return {
+        f.path.name: load_file(conn, f, run_id="r1", loaded_at=datetime(2026, 1, 6))
+        for f in discover(landing, [DAY])
+    }
+
+
+def _all_text(conn: duckdb.DuckDBPyConnection) -> str:
+    parts = []
+    for schema, table in conn.execute(
+        "select table_schema, table_name from information_schema.tables where table_schema in ('raw', 'quarantine')"
+    ).fetchall():
+        parts.append(json.dumps(conn.execute(f"select * from {schema}.{table}").fetchall(), default=str))
+    return "\n".join(parts)
+
+
+def test_fhir_file_counts_reconcile_and_types_come_from_content(conn, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    lines = [
+        json.dumps(PATIENT),
+        json.dumps(ENCOUNTER),
+        "",
+        json.dumps({"resourceType": "Encounter", "id": "e2", "status": "finished", "subject": {"reference": "Patient/p1"}}),
+        '{"resourceType":"Encounter","id":"e3",',
+        json.dumps({"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"}}),
+        json.dumps(["not", "an", "object"]),
+    ]
+    _drop(landing, "ehr", "export_7.ndjson", "\n".join(lines) + "\n")
+    result = _load_all(conn, landing)["export_7.ndjson"]
+    # 6 non-blank lines: Patient + Encounter e1 loaded, Condition loaded as skipped, 3 quarantined
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_skipped_types) == (6, 3, 3, 1)
+    assert result.rows_read == result.rows_loaded + result.rows_quarantined
+    assert result.status == "partial"
+    rules = conn.execute("select _row_number, rule from quarantine.rows order by 1").fetchall()
+    assert rules == [(4, "required:class.code"), (5, "malformed_json"), (7, "not_a_json_object")]
+    assert conn.execute("select resource_type, resource_id from raw.ehr_other").fetchall() == [("Condition", "c1")]
+    manifest = conn.execute("select rows_read, rows_loaded, rows_quarantined, status from raw.load_manifest").fetchall()
+    assert manifest == [(6, 3, 3, "partial")]
+
+
+def test_patient_identifiers_never_reach_raw_or_quarantine(conn, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    broken_patient = json.dumps(PATIENT)[:-20]  # malformed line full of PII
+    _drop(landing, "ehr", "Patient.ndjson", json.dumps(PATIENT) + "\n" + broken_patient + "\n")
+    _drop(landing, "ehr", "Encounter.ndjson", json.dumps(ENCOUNTER) + "\n")
+    _load_all(conn, landing)
+    text = _all_text(conn)
+    for identifier in IDENTIFIERS + ("Patient/p1\"",):
+        assert identifier not in text
+    key = conn.execute("select resource_id from raw.ehr_patient").fetchone()[0]
+    patient = json.loads(conn.execute("select resource from raw.ehr_patient").fetchone()[0])
+    assert patient["_journey"] == {"birthYear": 1990, "region": "Chaoyang"}
+    assert patient["id"] == key and len(key) == 64
+    encounter = json.loads(conn.execute("select resource from raw.ehr_encounter").fetchone()[0])
+    assert encounter["subject"] == {"reference": f"Patient/{key}"}  # same key across resources, no display
+
+
+def test_csv_in_gb18030_is_decoded_and_bad_rows_quarantined(conn, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    csv_text = (
+        "complaint_id,patient_id,encounter_id,department,received_at,first_response_at,resolved_at,category,"
+        "channel,description\n"
+        "c1,p1,e1,emergency,2026-01-05 09:00,,,waiting,phone,等了三个小时 请回电13812345678\n"
+        "c2,p1,e1\n"
+        "c3,p1,e1,emergency,,,,waiting,phone,没有时间\n"
+    )
+    _drop(landing, "relations", "complaints.csv", csv_text.encode("gb18030"))
+    result = _load_all(conn, landing)["complaints.csv"]
+    assert (result.encoding, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("gb18030", 3, 1, 2)
+    row = conn.execute("select complaint_id, description, patient_id from raw.relations_complaints").fetchone()
+    assert row[0] == "c1" and row[1] == "等了三个小时 请回电[phone]" and len(row[2]) == 64
+    rules = conn.execute("select _row_number, rule from quarantine.rows order by 1").fetchall()
+    assert rules == [(2, "malformed_csv_row"), (3, "required:received_at")]
+
+
+def test_unreadable_and_unknown_files_are_recorded_not_fatal(conn, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    _drop(landing, "crm", "campaigns.csv", b"")
+    _drop(landing, "crm", "notes.txt", "hello")
+    _drop(landing, "crm", "touches.jsonl", b"\xff\xfe\x00garbage\x81\n")
+    loads = _load_all(conn, landing)
+    assert (loads["campaigns.csv"].status, loads["campaigns.csv"].reason) == ("rejected", "empty file")
+    assert loads["notes.txt"].status == "ignored"
+    assert loads["touches.jsonl"].status == "rejected"
+    assert conn.execute("select count(*) from raw.load_manifest").fetchone() == (3,)
+    assert conn.execute("select count(*) from quarantine.rows where rule = 'unreadable_file'").fetchone() == (2,)
+
+
+def test_same_file_same_batch_id(conn, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    _drop(landing, "ehr", "Encounter.ndjson", json.dumps(ENCOUNTER) + "\n")
+    first = discover(landing, [DAY])[0]
+    again = discover(landing, [DAY])[0]
+    from journey.ingest.loader import batch_id_for
+
+    assert batch_id_for(first) == batch_id_for(again)
+    _drop(landing, "ehr", "Encounter.ndjson", json.dumps({**ENCOUNTER, "status": "cancelled"}) + "\n")
+    assert batch_id_for(discover(landing, [DAY])[0]) != batch_id_for(first)
