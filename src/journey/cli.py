@@ -32,7 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXAMPLE_QUERY = """select department_code, encounter_class,
        sum(encounters) as encounters,
        round(median(door_to_provider_p90_min), 1) as typical_daily_p90_door_to_provider_min
-from main_marts.metrics_wait_daily
+from marts.metrics_wait_daily
 group by all order by encounters desc limit 10"""
 
 
@@ -165,7 +165,7 @@ def backfill(
 def sql(query: Annotated[str, typer.Argument(help="SQL to run read-only on the published warehouse.")]) -> None:
     """Run a read-only query against the published warehouse and print the result.
 
-    Example: journey sql "select count(*) from main_marts.fct_encounters"
+    Example: journey sql "select count(*) from marts.fct_encounters"
     """
     from journey.warehouse.connection import connect_reader
 

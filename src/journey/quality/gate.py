@@ -15,6 +15,7 @@ cost grows with the day's increment, not with history.
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import os
@@ -61,7 +62,19 @@ class GateReport:
     errors: list[str] = field(default_factory=list)
 
 
+def _resolve(value: Any, seeds_dir: Path) -> Any:
+    """``{"$seed": "departments.code"}`` → that seed column's values (codes are kept in one place)."""
+    if isinstance(value, dict) and set(value) == {"$seed"}:
+        file, column = value["$seed"].split(".", 1)
+        with (seeds_dir / f"{file}.csv").open(encoding="utf-8", newline="") as handle:
+            return [row[column] for row in csv.DictReader(handle)]
+    if isinstance(value, dict):
+        return {key: _resolve(item, seeds_dir) for key, item in value.items()}
+    return value
+
+
 def load_suites(project_dir: Path, stage: str) -> list[Suite]:
+    """The committed suites of one stage, with seed references resolved."""
     suites = []
     for path in sorted((project_dir / "expectations" / stage).glob("*.json")):
         payload = json.loads(path.read_text(encoding="utf-8"))
@@ -71,7 +84,7 @@ def load_suites(project_dir: Path, stage: str) -> list[Suite]:
                 stage=stage,
                 table=payload["table"],
                 raw_table=payload.get("raw_table"),
-                expectations=tuple(payload["expectations"]),
+                expectations=tuple(_resolve(e, project_dir / "seeds") for e in payload["expectations"]),
             )
         )
     return suites

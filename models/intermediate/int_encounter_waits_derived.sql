@@ -1,0 +1,230 @@
+-- One row per encounter: arrival, triage, provider-seen and departure times derived the two ways
+-- EHRs record them (statusHistory and location periods, with Encounter.period as the fallback),
+-- each with the element it came from, plus the LWBS and "is a visit" flags.
+-- Rules: data/README.md, "Encounter".
+with
+
+encounters as (
+
+    select * from {{ ref('stg_ehr__encounters') }}
+
+),
+
+status_history as (
+
+    select * from {{ ref('stg_ehr__encounter_status_history') }}
+
+),
+
+encounter_locations as (
+
+    select * from {{ ref('stg_ehr__encounter_locations') }}
+
+),
+
+locations as (
+
+    select * from {{ ref('stg_ehr__locations') }}
+
+),
+
+status_times as (
+
+    select
+        encounter_id,
+        min(period_start_at) filter (where encounter_status = 'arrived') as arrived_status_at,
+        min(period_start_at) filter (where encounter_status = 'triaged') as triaged_status_at,
+        min(period_start_at) filter (where encounter_status = 'in-progress') as in_progress_status_at,
+        min(period_start_at) filter (where encounter_status = 'finished') as finished_status_at
+
+    from status_history
+    group by encounter_id
+
+),
+
+location_keywords as (
+
+    select
+        encounter_locations.encounter_id,
+        encounter_locations.location_index,
+        encounter_locations.period_start_at,
+        encounter_locations.period_end_at,
+        locations.location_role_code,
+        lower(concat_ws(' ', encounter_locations.location_id, encounter_locations.location_display))
+            as location_label
+
+    from encounter_locations
+    left join locations
+        on encounter_locations.location_id = locations.location_id
+
+),
+
+location_roles as (
+
+    select
+        encounter_id,
+        location_index,
+        period_start_at,
+        period_end_at,
+        case
+            when location_role_code in ('waiting-room', 'triage', 'treatment-room') then location_role_code
+            when location_label like '%wait%' then 'waiting-room'
+            when location_label like '%triag%' then 'triage'
+            when regexp_matches(location_label, 'treat|room|bay') then 'treatment-room'
+        end as location_role,
+        row_number() over (
+            partition by encounter_id
+            order by period_start_at desc nulls last, location_index desc
+        ) as reverse_location_order
+
+    from location_keywords
+
+),
+
+location_times as (
+
+    select
+        encounter_id,
+        min(period_start_at) as first_location_start_at,
+        min(period_start_at) filter (where location_role = 'triage') as triage_location_start_at,
+        min(period_start_at) filter (where location_role = 'treatment-room') as treatment_location_start_at,
+        max(period_end_at) filter (where reverse_location_order = 1) as last_location_end_at
+
+    from location_roles
+    group by encounter_id
+
+),
+
+joined as (
+
+    select
+        encounters.encounter_id,
+        encounters.patient_key,
+        encounters.department_code,
+        encounters.encounter_class,
+        encounters.encounter_status,
+        encounters.appointment_id,
+        encounters.discharge_disposition_code,
+        encounters.discharge_disposition_system,
+        encounters.period_start_at,
+        encounters.period_end_at,
+        status_times.arrived_status_at,
+        status_times.triaged_status_at,
+        status_times.in_progress_status_at,
+        status_times.finished_status_at,
+        location_times.first_location_start_at,
+        location_times.triage_location_start_at,
+        location_times.treatment_location_start_at,
+        location_times.last_location_end_at
+
+    from encounters
+    left join status_times
+        on encounters.encounter_id = status_times.encounter_id
+    left join location_times
+        on encounters.encounter_id = location_times.encounter_id
+
+),
+
+derived as (
+
+    select
+        *,
+
+        -- arrival: earliest of the arrived status and the first location; else period.start
+        case
+            when arrived_status_at is not null
+                and (first_location_start_at is null or arrived_status_at <= first_location_start_at)
+                then arrived_status_at
+            when first_location_start_at is not null then first_location_start_at
+            else period_start_at
+        end as arrived_at,
+        case
+            when arrived_status_at is not null
+                and (first_location_start_at is null or arrived_status_at <= first_location_start_at)
+                then 'status_history'
+            when first_location_start_at is not null then 'location'
+            when period_start_at is not null then 'period'
+            else 'none'
+        end as arrived_source,
+
+        -- triage: the triaged status, else the start of the triage location
+        coalesce(triaged_status_at, triage_location_start_at) as triaged_at,
+        case
+            when triaged_status_at is not null then 'status_history'
+            when triage_location_start_at is not null then 'location'
+            else 'none'
+        end as triaged_source,
+
+        -- provider seen: the in-progress status, else the start of the first treatment room
+        coalesce(in_progress_status_at, treatment_location_start_at) as provider_seen_at,
+        case
+            when in_progress_status_at is not null then 'status_history'
+            when treatment_location_start_at is not null then 'location'
+            else 'none'
+        end as provider_seen_source,
+
+        -- departure: the finished status, else the end of the last location, else period.end
+        coalesce(finished_status_at, last_location_end_at, period_end_at) as departed_at,
+        case
+            when finished_status_at is not null then 'status_history'
+            when last_location_end_at is not null then 'location'
+            when period_end_at is not null then 'period'
+            else 'none'
+        end as departed_source
+
+    from joined
+
+),
+
+flagged as (
+
+    select
+        *,
+        coalesce(
+            discharge_disposition_code = '21541000119102'
+            or (
+                discharge_disposition_code is null
+                and encounter_class = 'EMER'
+                and encounter_status in ('finished', 'cancelled')
+                and provider_seen_at is null
+            ),
+            false
+        ) as is_lwbs
+
+    from derived
+
+),
+
+final as (
+
+    select
+        encounter_id,
+        patient_key,
+        department_code,
+        encounter_class,
+        encounter_status,
+        appointment_id,
+        discharge_disposition_code,
+        discharge_disposition_system,
+        period_start_at,
+        period_end_at,
+        arrived_at,
+        arrived_source,
+        triaged_at,
+        triaged_source,
+        provider_seen_at,
+        provider_seen_source,
+        departed_at,
+        departed_source,
+        -- the source of the wait that matters most (door to provider): decides the encounter's
+        -- timestamp_source; period never yields a provider time, so it is status_history/location/none
+        provider_seen_source as timestamp_source,
+        is_lwbs,
+        (encounter_status in ('arrived', 'triaged', 'in-progress', 'onleave', 'finished') or is_lwbs)
+            as is_visit
+
+    from flagged
+
+)
+
+select * from final

@@ -1,0 +1,262 @@
+-- Every touchpoint of the patient journey in one shape:
+--   pre  = CRM touches and appointment bookings
+--   in   = arrival, triage, provider seen and departure of visits
+--   post = survey responses, follow-up calls, complaints and online reviews
+-- channel_code is NULL where a channel does not apply (in-visit events, surveys, reviews).
+with
+
+touches as (
+
+    select * from {{ ref('stg_crm__touches') }}
+
+),
+
+campaigns as (
+
+    select * from {{ ref('stg_crm__campaigns') }}
+
+),
+
+appointments as (
+
+    select * from {{ ref('stg_ehr__appointments') }}
+
+),
+
+encounters as (
+
+    select * from {{ ref('int_encounter_waits_derived') }}
+
+),
+
+survey_responses as (
+
+    select * from {{ ref('stg_ehr__questionnaire_responses') }}
+
+),
+
+follow_ups as (
+
+    select * from {{ ref('stg_relations__follow_ups') }}
+
+),
+
+complaints as (
+
+    select * from {{ ref('stg_relations__complaints') }}
+
+),
+
+reviews as (
+
+    select * from {{ ref('stg_relations__reviews') }}
+
+),
+
+crm_touchpoints as (
+
+    select
+        'pre' as journey_stage,
+        'crm_' || coalesce(touches.touch_action, 'unknown') as touchpoint_type,
+        touches.touch_id as source_record_id,
+        touches.touched_at as occurred_at,
+        touches.patient_key,
+        touches.anonymous_id,
+        cast(null as varchar) as encounter_id,
+        cast(null as varchar) as appointment_id,
+        campaigns.department_code,
+        coalesce(touches.channel_code, 'unknown') as channel_code,
+        touches.campaign_id
+
+    from touches
+    left join campaigns
+        on touches.campaign_id = campaigns.campaign_id
+
+),
+
+booking_touchpoints as (
+
+    select
+        'pre' as journey_stage,
+        'appointment_booked' as touchpoint_type,
+        appointment_id as source_record_id,
+        booked_at as occurred_at,
+        patient_key,
+        cast(null as varchar) as anonymous_id,
+        cast(null as varchar) as encounter_id,
+        appointment_id,
+        department_code,
+        coalesce(booking_channel_code, 'unknown') as channel_code,
+        cast(null as varchar) as campaign_id
+
+    from appointments
+    where booked_at is not null
+
+),
+
+visit_events as (
+
+    select
+        encounters.encounter_id,
+        encounters.patient_key,
+        encounters.appointment_id,
+        encounters.department_code,
+        events.touchpoint_type,
+        events.occurred_at
+
+    from encounters,
+        unnest([
+            {'touchpoint_type': 'arrival', 'occurred_at': encounters.arrived_at},
+            {'touchpoint_type': 'triage', 'occurred_at': encounters.triaged_at},
+            {'touchpoint_type': 'provider_seen', 'occurred_at': encounters.provider_seen_at},
+            {'touchpoint_type': 'departure', 'occurred_at': encounters.departed_at}
+        ]) as event_list (events)
+    where encounters.is_visit
+
+),
+
+visit_touchpoints as (
+
+    select
+        'in' as journey_stage,
+        touchpoint_type,
+        encounter_id as source_record_id,
+        occurred_at,
+        patient_key,
+        cast(null as varchar) as anonymous_id,
+        encounter_id,
+        appointment_id,
+        department_code,
+        cast(null as varchar) as channel_code,
+        cast(null as varchar) as campaign_id
+
+    from visit_events
+    where occurred_at is not null
+
+),
+
+survey_touchpoints as (
+
+    select
+        'post' as journey_stage,
+        'survey_response' as touchpoint_type,
+        survey_responses.response_id as source_record_id,
+        survey_responses.authored_at as occurred_at,
+        coalesce(survey_responses.patient_key, encounters.patient_key) as patient_key,
+        cast(null as varchar) as anonymous_id,
+        survey_responses.encounter_id,
+        cast(null as varchar) as appointment_id,
+        encounters.department_code,
+        cast(null as varchar) as channel_code,
+        cast(null as varchar) as campaign_id
+
+    from survey_responses
+    left join encounters
+        on survey_responses.encounter_id = encounters.encounter_id
+    where survey_responses.authored_at is not null
+
+),
+
+follow_up_touchpoints as (
+
+    select
+        'post' as journey_stage,
+        'follow_up_call' as touchpoint_type,
+        follow_ups.follow_up_id as source_record_id,
+        coalesce(follow_ups.completed_at, follow_ups.attempted_at) as occurred_at,
+        encounters.patient_key,
+        cast(null as varchar) as anonymous_id,
+        follow_ups.encounter_id,
+        cast(null as varchar) as appointment_id,
+        encounters.department_code,
+        'phone' as channel_code,
+        cast(null as varchar) as campaign_id
+
+    from follow_ups
+    left join encounters
+        on follow_ups.encounter_id = encounters.encounter_id
+    where coalesce(follow_ups.completed_at, follow_ups.attempted_at) is not null
+
+),
+
+complaint_touchpoints as (
+
+    select
+        'post' as journey_stage,
+        'complaint' as touchpoint_type,
+        complaint_id as source_record_id,
+        received_at as occurred_at,
+        patient_key,
+        cast(null as varchar) as anonymous_id,
+        encounter_id,
+        cast(null as varchar) as appointment_id,
+        department_code,
+        -- complaint channels (phone, wechat, web, in_person, letter) only partly overlap the
+        -- marketing channel list: keep the overlapping ones, the rest stay on fct_complaints
+        case when complaint_channel in ('phone', 'wechat', 'web') then complaint_channel end as channel_code,
+        cast(null as varchar) as campaign_id
+
+    from complaints
+    where received_at is not null
+
+),
+
+review_touchpoints as (
+
+    select
+        'post' as journey_stage,
+        'review' as touchpoint_type,
+        review_id as source_record_id,
+        posted_at as occurred_at,
+        cast(null as varchar) as patient_key,
+        cast(null as varchar) as anonymous_id,
+        cast(null as varchar) as encounter_id,
+        cast(null as varchar) as appointment_id,
+        department_code,
+        cast(null as varchar) as channel_code,
+        cast(null as varchar) as campaign_id
+
+    from reviews
+    where posted_at is not null
+
+),
+
+unioned as (
+
+    select * from crm_touchpoints
+    union all by name
+    select * from booking_touchpoints
+    union all by name
+    select * from visit_touchpoints
+    union all by name
+    select * from survey_touchpoints
+    union all by name
+    select * from follow_up_touchpoints
+    union all by name
+    select * from complaint_touchpoints
+    union all by name
+    select * from review_touchpoints
+
+),
+
+final as (
+
+    select
+        touchpoint_type || ':' || source_record_id as touchpoint_id,
+        journey_stage,
+        touchpoint_type,
+        source_record_id,
+        occurred_at,
+        patient_key,
+        anonymous_id,
+        encounter_id,
+        appointment_id,
+        department_code,
+        channel_code,
+        campaign_id
+
+    from unioned
+
+)
+
+select * from final

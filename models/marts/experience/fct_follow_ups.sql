@@ -1,0 +1,62 @@
+-- One row per post-discharge follow-up call.
+with
+
+follow_ups as (
+
+    select * from {{ ref('stg_relations__follow_ups') }}
+
+),
+
+encounters as (
+
+    select * from {{ ref('int_encounter_waits_derived') }}
+
+),
+
+departments as (
+
+    select * from {{ ref('dim_department') }}
+
+),
+
+coverage as (
+
+    -- the latest call activity recorded: calls planned later were not yet due when exported
+    select max(coalesce(completed_at, attempted_at)) as follow_ups_as_of_at
+    from follow_ups
+
+),
+
+final as (
+
+    select
+        follow_ups.follow_up_id,
+        follow_ups.encounter_id,
+        coalesce(encounters.patient_key, 'unknown') as patient_key,
+        coalesce(departments.department_code, 'unknown') as department_code,
+        encounters.encounter_class,
+        follow_ups.planned_day,
+        encounters.departed_at as discharged_at,
+        follow_ups.planned_at,
+        follow_ups.attempted_at,
+        follow_ups.completed_at,
+        follow_ups.outcome,
+        {{ to_local_date('coalesce(follow_ups.planned_at, encounters.departed_at)') }} as planned_local_date,
+        follow_ups.attempted_at is not null as is_attempted,
+        follow_ups.completed_at is not null as is_completed,
+        coalesce(follow_ups.planned_at <= coverage.follow_ups_as_of_at, false) as is_due,
+        {{ hours_between('follow_ups.planned_at', 'follow_ups.completed_at') }} as hours_from_plan_to_completion,
+        follow_ups._source_file,
+        follow_ups._row_number,
+        follow_ups._batch_id
+
+    from follow_ups
+    left join encounters
+        on follow_ups.encounter_id = encounters.encounter_id
+    left join departments
+        on coalesce(encounters.department_code, 'unknown') = departments.department_code
+    cross join coverage
+
+)
+
+select * from final

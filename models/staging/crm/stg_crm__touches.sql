@@ -1,0 +1,39 @@
+with
+
+source as (
+
+    select * from {{ raw_source('crm', 'crm_touches',
+        ['touch_id', 'ts', 'anonymous_id', 'patient_id', 'channel', 'campaign_id', 'action']) }}
+
+),
+
+renamed as (
+
+    select
+        {{ clean_text('touch_id') }} as touch_id,
+        {{ to_utc(clean_text('ts')) }} as touched_at,
+        {{ clean_text('anonymous_id') }} as anonymous_id,
+        {{ clean_text('patient_id') }} as patient_key,
+        lower({{ clean_text('channel') }}) as channel_code,
+        {{ clean_text('campaign_id') }} as campaign_id,
+        lower({{ clean_text('action') }}) as touch_action,
+        _source_file,
+        _row_number,
+        _batch_id,
+        _landing_date,
+        _loaded_at
+
+    from source
+
+),
+
+final as (
+
+    select *
+    from renamed
+    where touch_id is not null
+    qualify row_number() over (partition by touch_id order by {{ lineage_order() }}) = 1
+
+)
+
+select * from final
