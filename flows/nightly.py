@@ -58,6 +58,12 @@ def nightly(run_date: date | None = None, start: date | None = None, end: date |
         run_id=plan.run_id, run_date=plan.run_date, started_at=loaded_at,
         first_day=plan.days[0] if plan.days else None, last_day=plan.days[-1] if plan.days else None,
     )
+    if not plan.files:
+        # Nothing new or changed landed: the published warehouse is already up to date.
+        summary.status, summary.reason = "skipped", "no new or changed files in landing"
+        summary.finished_at = datetime.now(UTC).replace(tzinfo=None)
+        record_task(settings, summary, None)
+        return _result(settings, summary, plan)
     work: Path | None = None
     try:
         work = _timed(summary, "prepare", lambda: prepare_task(settings))
@@ -88,6 +94,10 @@ def nightly(run_date: date | None = None, start: date | None = None, end: date |
         record_run(settings, summary, None)
         discard_working_copy(settings)
         raise
+    return _result(settings, summary, plan)
+
+
+def _result(settings: Settings, summary: RunSummary, plan: RunPlan) -> dict[str, object]:
     return {
         "run_id": summary.run_id, "status": summary.status, "days": [d.isoformat() for d in plan.days],
         "files": summary.files, "rows_read": summary.rows_read, "rows_loaded": summary.rows_loaded,

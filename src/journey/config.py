@@ -39,6 +39,9 @@ class Thresholds(BaseModel):
     max_quarantine_share: float = Field(
         default=0.2, description="A file with a larger share of rows quarantined stops the run."
     )
+    min_rows_for_share: int = Field(
+        default=20, description="The quarantine-share rule applies only to files with at least this many rows."
+    )
 
 
 class Settings(BaseSettings):

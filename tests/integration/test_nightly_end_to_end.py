@@ -95,3 +95,4 @@ def test_two_nightly_runs_load_build_and_publish(settings: Settings) -> None:
 
     third = nightly(run_date=date(2026, 3, 3))
     assert third["files"] == 0, "a rerun with nothing new loads nothing"
+    assert third["status"] == "skipped"

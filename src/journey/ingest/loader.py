@@ -29,7 +29,7 @@ from journey.ingest.readers import UnreadableFile, detect_encoding, read_csv, re
 
 log = logging.getLogger(__name__)
 
-Status = Literal["loaded", "partial", "rejected", "ignored"]
+Status = Literal["loaded", "partial", "empty", "rejected", "ignored"]
 
 _PATIENT_DROP = ("name", "telecom", "identifier", "address", "birthDate", "contact", "photo", "text")
 
@@ -378,10 +378,11 @@ def _load_one(batch: _Batch, entity: Entity | None) -> FileLoad:
     is_fhir = landed.source == "ehr" and landed.path.name.endswith(".ndjson")
     if not is_fhir and entity is None:
         return result(0, 0, 0, 0, "ignored", "not a file of the source contract", None)
+    if landed.size_bytes == 0:
+        # Hospital exports write a zero-byte file on a day with nothing to send: recorded, not an error.
+        return result(0, 0, 0, 0, "empty", "empty file (0 bytes)", None)
     encoding: str | None = None
     try:
-        if landed.size_bytes == 0:
-            raise UnreadableFile("empty file")
         encoding = detect_encoding(landed.path)
         reason = None if encoding == "utf-8" else f"decoded as {encoding}"
         if is_fhir:

@@ -109,13 +109,18 @@ def _columns_needed(suite: Suite) -> list[str]:
     return sorted(names)
 
 
+def _register_batches(conn: duckdb.DuckDBPyConnection, batches: list[str]) -> None:
+    """The run's batch ids as temp table ``_gate_batches`` (a bound list, never spliced into SQL)."""
+    conn.execute("create or replace temp table _gate_batches (batch_id varchar)")
+    conn.execute("insert into _gate_batches select unnest(?::varchar[])", [list(batches)])
+
+
 def _frame(conn: duckdb.DuckDBPyConnection, suite: Suite, relation: str, batches: list[str]) -> pd.DataFrame:
     columns = _columns_needed(suite)
     if suite.raw_table:
         columns += ["_source_file", "_row_number", "_batch_id"]
         cols = ", ".join(f'"{c}"' for c in dict.fromkeys(columns))
-        conn.execute("create or replace temp table _gate_batches (batch_id varchar)")
-        conn.executemany("insert into _gate_batches values (?)", [[b] for b in batches])
+        _register_batches(conn, batches)
         sql = f"select {cols} from {relation} where _batch_id in (select batch_id from _gate_batches)"
     else:
         cols = ", ".join(f'"{c}"' for c in columns) or "*"
@@ -193,14 +198,14 @@ def check_file_rejections(conn: duckdb.DuckDBPyConnection, settings: Settings, b
     """Batch-level rule on the load: a file mostly quarantined, or rejected outright, stops the run."""
     if not batches:
         return []
-    conn.execute("create or replace temp table _gate_batches (batch_id varchar)")
-    conn.executemany("insert into _gate_batches values (?)", [[b] for b in batches])
+    _register_batches(conn, batches)
     rows = conn.execute(
         """select path, status, reason, rows_read, rows_quarantined from raw.load_manifest
            where batch_id in (select batch_id from _gate_batches)
-             and (status = 'rejected' or (rows_read > 0 and rows_quarantined > ? * rows_read))
+             and (status = 'rejected'
+                  or (rows_read >= ? and rows_quarantined > ? * rows_read))
            order by path""",
-        [settings.thresholds.max_quarantine_share],
+        [max(settings.thresholds.min_rows_for_share, 1), settings.thresholds.max_quarantine_share],
     ).fetchall()
     errors = []
     for path, status, reason, read, quarantined in rows:
