@@ -39,7 +39,8 @@ demo: $(STAMP)  ## generate the demo hospital, run the nightly flow over every d
 	@echo
 	$(BIN)/journey sql "$$($(BIN)/python -c 'from journey.cli import EXAMPLE_QUERY; print(EXAMPLE_QUERY)')"
 
-test: $(STAMP)  ## run the whole test suite
+test: $(STAMP)  ## lint, then run the whole test suite
+	$(BIN)/ruff check src flows tests
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: $(STAMP)  ## unit tests only

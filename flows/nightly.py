@@ -68,7 +68,8 @@ def nightly(run_date: date | None = None, start: date | None = None, end: date |
     try:
         work = _timed(summary, "prepare", lambda: prepare_task(settings))
         loads: list[DayLoad] = [
-            _timed(summary, "load", lambda day=day: load_task(settings, work, plan, day, loaded_at)) for day in plan.days
+            _timed(summary, "load", lambda day=day: load_task(settings, work, plan, day, loaded_at))
+            for day in plan.days
         ]
         summary.add_loads(loads)
         batches = [batch for load in loads for batch in load.batch_ids]
@@ -77,7 +78,9 @@ def nightly(run_date: date | None = None, start: date | None = None, end: date |
             summary, "validate", lambda: validate_task(settings, work, "staging", batches, plan.run_id)
         )
         built: DbtResult = _timed(summary, "dbt", lambda: dbt_task(settings, work, "build"))
-        marts: GateReport = _timed(summary, "validate", lambda: validate_task(settings, work, "marts", batches, plan.run_id))
+        marts: GateReport = _timed(
+            summary, "validate", lambda: validate_task(settings, work, "marts", batches, plan.run_id)
+        )
         _timed(summary, "docs", lambda: docs_task(settings, work))
         summary.rows_quarantined += staged.rows_quarantined
         summary.rows_loaded -= staged.rows_quarantined

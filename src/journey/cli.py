@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable
 from datetime import date
 from functools import wraps
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -135,7 +134,9 @@ def _day(value: str | None) -> date | None:
 @app.command()
 @friendly
 def run(
-    date_: Annotated[str | None, typer.Option("--date", help="Run date (YYYY-MM-DD); default: last landed day.")] = None,
+    date_: Annotated[
+        str | None, typer.Option("--date", help="Run date (YYYY-MM-DD); default: last landed day.")
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
     """Run the nightly flow for one date: load that day's drop and any late files for earlier days.

@@ -26,7 +26,8 @@ class _Formatter(logging.Formatter):
             payload.update(fields)
             return json.dumps(payload, default=str, ensure_ascii=False)
         extras = " ".join(f"{key}={value}" for key, value in fields.items())
-        return f"{stamp} {record.levelname:<7} {record.name}: {record.getMessage()}" + (f" | {extras}" if extras else "")
+        line = f"{stamp} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        return line + (f" | {extras}" if extras else "")
 
 
 def configure_logging(settings: Settings, *, verbose: bool = False) -> None:

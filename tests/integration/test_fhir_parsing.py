@@ -100,8 +100,8 @@ def test_each_resource_type_parses_even_with_only_required_elements(settings: Se
             "from staging.stg_ehr__encounters where encounter_id = 'e-min'"
         ).fetchone()
         assert row == ("AMB", None, None, None)
-        assert conn.execute("select nps_score, encounter_id from staging.stg_ehr__questionnaire_responses").fetchone() == (
-            None, "e-min")
+        survey = conn.execute("select nps_score, encounter_id from staging.stg_ehr__questionnaire_responses")
+        assert survey.fetchone() == (None, "e-min")
         assert conn.execute("select resource_type from raw.ehr_other").fetchall() == [("Procedure",)]
     finally:
         conn.close()

@@ -71,7 +71,8 @@ def test_two_nightly_runs_load_build_and_publish(settings: Settings) -> None:
         assert _one(conn, "select count(*) from raw.ehr_encounter") == counts["Encounter"]
         assert _one(conn, "select count(*) from raw.ehr_patient") == counts["Patient"]
         assert _one(conn, "select count(*) from raw.crm_touches") == counts["touches"]
-        assert _one(conn, "select count(*) from raw.load_manifest where rows_read <> rows_loaded + rows_quarantined") == 0
+        unbalanced = "select count(*) from raw.load_manifest where rows_read <> rows_loaded + rows_quarantined"
+        assert _one(conn, unbalanced) == 0
         assert _one(conn, "select count(*) from marts.fct_encounters") == len(encounter_ids)
         assert _one(conn, "select count(*) from marts.dim_patient where patient_key <> 'unknown'") == len(patient_ids)
         assert _one(conn, "select count(*) from staging.stg_ehr__encounters") == len(encounter_ids)

@@ -11,10 +11,10 @@ import pytest
 from journey.config import Settings
 from journey.errors import ValidationFailed
 from journey.ingest.landing import discover
+from journey.ingest.loader import load_file
 from journey.quality.gate import validate_stage
 from journey.runs import open_work
 from journey.transform.dbt import run_dbt
-from journey.ingest.loader import load_file
 
 pytestmark = pytest.mark.slow
 DAY = date(2026, 1, 5)
@@ -27,7 +27,10 @@ def _load(settings: Settings, files: dict[str, str]) -> list[str]:
         path.write_text(content, encoding="utf-8")
     conn = open_work(settings, settings.work_path)
     try:
-        loads = [load_file(conn, f, run_id="r1", loaded_at=datetime(2026, 1, 6)) for f in discover(settings.landing_dir, [DAY])]
+        loads = [
+            load_file(conn, f, run_id="r1", loaded_at=datetime(2026, 1, 6))
+            for f in discover(settings.landing_dir, [DAY])
+        ]
     finally:
         conn.close()
     run_dbt(settings, settings.work_path, "run", "--select", "staging")
@@ -73,14 +76,30 @@ def test_row_level_errors_move_rows_to_quarantine_and_keep_counts(settings: Sett
         conn.close()
 
 
+def _encounter_lines(good: int, bad: int) -> str:
+    valid = {"resourceType": "Encounter", "id": "e1", "status": "finished", "class": {"code": "AMB"},
+             "subject": {"reference": "Patient/p1"}}
+    lines = [json.dumps({**valid, "id": f"e{i}"}) for i in range(good)]
+    lines += [json.dumps({"resourceType": "Encounter", "id": f"x{i}", "status": "finished"}) for i in range(bad)]
+    return "\n".join(lines) + "\n"
+
+
 def test_a_file_mostly_failing_required_fields_stops_the_run(settings: Settings) -> None:
-    good = {"resourceType": "Encounter", "id": "e1", "status": "finished", "class": {"code": "AMB"},
-            "subject": {"reference": "Patient/p1"}}
-    lines = [json.dumps({**good, "id": f"e{i}"}) for i in range(4)]
-    lines += [json.dumps({"resourceType": "Encounter", "id": f"x{i}", "status": "finished"}) for i in range(4)]
-    batches = _load(settings, {f"ehr/{DAY}/Encounter.ndjson": "\n".join(lines) + "\n"})
+    batches = _load(settings, {f"ehr/{DAY}/Encounter.ndjson": _encounter_lines(good=20, bad=20)})
     with pytest.raises(ValidationFailed) as caught:
         validate_stage(settings, settings.work_path, "staging", batches, "r1")
     message = str(caught.value)
     assert f"ehr/{DAY}/Encounter.ndjson" in message
-    assert "4 of 8 rows" in message and "max_quarantine_share" in message
+    assert "20 of 40 rows" in message and "max_quarantine_share" in message
+
+
+def test_the_share_rule_spares_files_below_the_minimum_row_count(settings: Settings) -> None:
+    # 8 rows < min_rows_for_share (20): the 4 bad rows are quarantined, the run goes on.
+    batches = _load(settings, {f"ehr/{DAY}/Encounter.ndjson": _encounter_lines(good=4, bad=4)})
+    validate_stage(settings, settings.work_path, "staging", batches, "r1")
+    conn = duckdb.connect(str(settings.work_path), read_only=True)
+    try:
+        manifest = conn.execute("select rows_read, rows_loaded, rows_quarantined from raw.load_manifest").fetchone()
+        assert manifest == (8, 4, 4)
+    finally:
+        conn.close()

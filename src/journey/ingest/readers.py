@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,5 +136,5 @@ def read_csv(path: Path, encoding: str, columns: tuple[str, ...]) -> CsvRead:
 
 def sniff_text(path: Path, encoding: str, size: int = 4096) -> str:
     """The first characters of a file (for messages)."""
-    with io.open(path, encoding=encoding, errors="replace") as handle:
+    with open(path, encoding=encoding, errors="replace") as handle:
         return handle.read(size)

@@ -172,7 +172,8 @@ def _quarantine_rows(
     conn.execute(
         f"""update raw.load_manifest m set rows_loaded = m.rows_loaded - c.n,
                    rows_quarantined = m.rows_quarantined + c.n, status = 'partial'
-            from (select r._batch_id, count(*) as n from {raw} r join _bad b using (_source_file, _row_number, _batch_id)
+            from (select r._batch_id, count(*) as n
+                  from {raw} r join _bad b using (_source_file, _row_number, _batch_id)
                   group by 1) c
             where m.batch_id = c._batch_id"""
     )

@@ -65,7 +65,9 @@ def test_fhir_file_counts_reconcile_and_types_come_from_content(conn, tmp_path: 
         json.dumps(PATIENT),
         json.dumps(ENCOUNTER),
         "",
-        json.dumps({"resourceType": "Encounter", "id": "e2", "status": "finished", "subject": {"reference": "Patient/p1"}}),
+        json.dumps(
+            {"resourceType": "Encounter", "id": "e2", "status": "finished", "subject": {"reference": "Patient/p1"}}
+        ),
         '{"resourceType":"Encounter","id":"e3",',
         json.dumps({"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"}}),
         json.dumps(["not", "an", "object"]),
