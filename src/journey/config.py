@@ -32,16 +32,40 @@ def _project_dir() -> Path:
 class Thresholds(BaseModel):
     """Plausibility limits used by the quality gates (hospitals differ: override per site)."""
 
-    max_wait_hours: float = 48.0
-    future_tolerance_minutes: int = 60
-    volume_band_days: int = 28
-    volume_band_factor: float = 3.0
+    max_wait_hours: float = Field(default=48.0, description="Waits and ED stays above this are implausible.")
+    future_tolerance_minutes: int = Field(
+        default=60, description="Timestamps later than now + this (clock skew allowance) are rejected."
+    )
+    volume_band_days: int = Field(default=28, description="Trailing days the volume band is learned from.")
+    volume_band_factor: float = Field(
+        default=3.0, description="A day's rows outside [median / factor, median x factor] of the trailing window warn."
+    )
+    volume_band_min_days: int = Field(
+        default=7, description="Earlier days needed before the volume band is checked (new sites stay quiet)."
+    )
+    volume_band_min_rows: int = Field(
+        default=20, description="Entities with a smaller median rows per day are too sparse for a volume band."
+    )
     max_quarantine_share: float = Field(
         default=0.2, description="A file with a larger share of rows quarantined stops the run."
     )
     min_rows_for_share: int = Field(
         default=20, description="The quarantine-share rule applies only to files with at least this many rows."
     )
+
+
+class Timeouts(BaseModel):
+    """Per-stage time limits of the nightly run, in seconds (a stage over its limit fails the run)."""
+
+    discover: float = Field(default=600, gt=0, description="Find and fingerprint landed files.")
+    load: float = Field(default=3600, gt=0, description="Load one drop day into raw.")
+    stage: float = Field(default=1800, gt=0, description="dbt run of the staging models.")
+    validate_: float = Field(
+        default=1800, gt=0, alias="validate", description="One Great Expectations gate (staging or marts)."
+    )
+    dbt: float = Field(default=7200, gt=0, description="dbt build (models, data tests, unit tests).")
+    docs: float = Field(default=1800, gt=0, description="dbt docs generate.")
+    publish: float = Field(default=600, gt=0, description="Record the run and swap the working copy in.")
 
 
 class Settings(BaseSettings):
@@ -64,6 +88,25 @@ class Settings(BaseSettings):
     duckdb_memory_limit: str = Field(default="4GB")
     log_format: Literal["json", "text"] = "text"
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    # -- operations (journey serve, alerts, retries, backfill) -------------------------------------
+    schedule_cron: str = Field(
+        default="0 2 * * *", description="Cron of the nightly deployment, in `timezone` (default 02:00 daily)."
+    )
+    webhook_url: str | None = Field(
+        default=None, description="POST a JSON alert here when a run fails (unset: no alert, log only)."
+    )
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, description="Give up delivering an alert after this.")
+    extract_retries: int = Field(default=2, ge=0, description="Retries of discover/load on I/O errors.")
+    extract_retry_delay_seconds: float = Field(
+        default=10.0, ge=0, description="First retry delay; doubles on each further retry (exponential backoff)."
+    )
+    timeouts: Timeouts = Field(default_factory=Timeouts, description="Per-stage time limits (seconds).")
+    run_lock_wait_seconds: float = Field(
+        default=600.0, ge=0, description="How long a run waits for another run to release the warehouse lock."
+    )
+    backfill_days_per_run: int = Field(
+        default=7, ge=1, description="Drop days per run in a backfill; each run publishes, so a rerun resumes."
+    )
 
     # -- derived paths -------------------------------------------------------------------------
     @property
@@ -163,3 +206,5 @@ def apply_runtime_env(settings: Settings) -> None:
     os.environ["JOURNEY_DATA_DIR"] = str(settings.root)
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # The temporary local API needs longer than Prefect's 20 s default on a busy 2-core machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")

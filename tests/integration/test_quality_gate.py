@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 DAY = date(2026, 1, 5)
 
 
-def _load(settings: Settings, files: dict[str, str]) -> list[str]:
+def _load(settings: Settings, files: dict[str, str], days: list[date] | None = None, stage: bool = True) -> list[str]:
     for relative, content in files.items():
         path = settings.landing_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,11 +29,12 @@ def _load(settings: Settings, files: dict[str, str]) -> list[str]:
     try:
         loads = [
             load_file(conn, f, run_id="r1", loaded_at=datetime(2026, 1, 6))
-            for f in discover(settings.landing_dir, [DAY])
+            for f in discover(settings.landing_dir, days or [DAY])
         ]
     finally:
         conn.close()
-    run_dbt(settings, settings.work_path, "run", "--select", "staging")
+    if stage:
+        run_dbt(settings, settings.work_path, "run", "--select", "staging")
     return [load.batch_id for load in loads]
 
 
@@ -85,9 +86,9 @@ def _encounter_lines(good: int, bad: int) -> str:
 
 
 def test_a_file_mostly_failing_required_fields_stops_the_run(settings: Settings) -> None:
-    batches = _load(settings, {f"ehr/{DAY}/Encounter.ndjson": _encounter_lines(good=20, bad=20)})
+    batches = _load(settings, {f"ehr/{DAY}/Encounter.ndjson": _encounter_lines(good=20, bad=20)}, stage=False)
     with pytest.raises(ValidationFailed) as caught:
-        validate_stage(settings, settings.work_path, "staging", batches, "r1")
+        validate_stage(settings, settings.work_path, "landing", batches, "r1")
     message = str(caught.value)
     assert f"ehr/{DAY}/Encounter.ndjson" in message
     assert "20 of 40 rows" in message and "max_quarantine_share" in message
@@ -95,11 +96,76 @@ def test_a_file_mostly_failing_required_fields_stops_the_run(settings: Settings)
 
 def test_the_share_rule_spares_files_below_the_minimum_row_count(settings: Settings) -> None:
     # 8 rows < min_rows_for_share (20): the 4 bad rows are quarantined, the run goes on.
-    batches = _load(settings, {f"ehr/{DAY}/Encounter.ndjson": _encounter_lines(good=4, bad=4)})
-    validate_stage(settings, settings.work_path, "staging", batches, "r1")
+    batches = _load(settings, {f"ehr/{DAY}/Encounter.ndjson": _encounter_lines(good=4, bad=4)}, stage=False)
+    validate_stage(settings, settings.work_path, "landing", batches, "r1")
     conn = duckdb.connect(str(settings.work_path), read_only=True)
     try:
         manifest = conn.execute("select rows_read, rows_loaded, rows_quarantined from raw.load_manifest").fetchone()
         assert manifest == (8, 4, 4)
     finally:
         conn.close()
+
+
+def _reviews(day: date, n: int) -> str:
+    return "".join(
+        json.dumps({"review_id": f"{day}-{i}", "platform": "dianping", "rating": 4, "text": "ok",
+                    "posted_at": f"{day} 10:00:00"}) + "\n"
+        for i in range(n)
+    )
+
+
+def test_landing_health_warns_on_a_collapsed_volume_and_a_missing_drop(settings: Settings) -> None:
+    # Eight days of 40 reviews and complaints, then a day with 5 reviews and no relations CSV at all
+    # for complaints... and no crm drop: median 40, factor 3 → band [13.3, 120]; 5 is below it.
+    days = [date(2026, 1, d) for d in range(1, 10)]
+    files = {f"relations/{d}/reviews.jsonl": _reviews(d, 40 if d < days[-1] else 5) for d in days}
+    files |= {f"crm/{d}/touches.jsonl": json.dumps({"touch_id": f"t{d}", "ts": f"{d} 09:00:00",
+                                                     "channel": "wechat", "action": "click"}) + "\n"
+              for d in days[:-1]}
+    _load(settings, files, days=days[:-1], stage=False)
+    batches = _load(settings, {}, days=days[-1:], stage=False)
+    report = validate_stage(settings, settings.work_path, "landing", batches, "r2")
+    assert report.errors == []
+    conn = duckdb.connect(str(settings.work_path), read_only=True)
+    try:
+        failed = conn.execute(
+            "select rule, severity, unexpected_count, detail from ops.dq_results "
+            "where run_id = 'r2' and not success order by rule"
+        ).fetchall()
+    finally:
+        conn.close()
+    by_rule = {rule: (severity, count, detail) for rule, severity, count, detail in failed}
+    assert set(by_rule) == {"drop_present", "volume_not_below_band"}
+    # crm has no file on day 9: one row per crm entity (campaigns, touches) has files = 0.
+    assert by_rule["drop_present"][:2] == ("warn", 2)
+    assert "crm_touches on 2026-01-09 (0 rows, 0 files)" in by_rule["drop_present"][2]
+    assert by_rule["volume_not_below_band"] == ("warn", 1, "relations_reviews on 2026-01-09 (5 rows, 1 files)")
+    assert (settings.site_dir / "quality" / "landing" / "index.html").is_file(), "GX Data Docs site written"
+
+
+def test_future_timestamps_are_quarantined_and_order_breaks_warned(settings: Settings) -> None:
+    reviews = _reviews(DAY, 2) + json.dumps(
+        {"review_id": "late", "platform": "dianping", "rating": 3, "text": "?", "posted_at": "2099-01-01 00:00:00"}
+    ) + "\n"
+    complaints = (
+        "complaint_id,patient_id,encounter_id,department,received_at,first_response_at,resolved_at,category,"
+        "channel,description\n"
+        "c1,p1,e1,emergency,2026-01-05 09:00,2026-01-05 08:00,,waiting,phone,slow\n"
+        "c2,p1,e1,emergency,2026-01-05 09:00,2026-01-05 10:00,,waiting,phone,slow\n"
+    )
+    batches = _load(settings, {f"relations/{DAY}/reviews.jsonl": reviews,
+                               f"relations/{DAY}/complaints.csv": complaints})
+    report = validate_stage(settings, settings.work_path, "staging", batches, "r1")
+    assert report.rows_quarantined == 1
+    conn = duckdb.connect(str(settings.work_path), read_only=True)
+    try:
+        assert conn.execute("select _row_number, rule from quarantine.rows").fetchall() == [
+            (3, "review_not_in_future")
+        ]
+        warned = conn.execute(
+            "select unexpected_count, detail from ops.dq_results where rule = 'complaint_response_after_receipt'"
+        ).fetchone()
+        assert warned == (1, f"relations/{DAY}/complaints.csv row 1")
+    finally:
+        conn.close()
+    assert (settings.site_dir / "quality" / "staging" / "index.html").is_file()

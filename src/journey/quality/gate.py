@@ -18,9 +18,8 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,8 @@ import pandas as pd
 
 from journey.config import Settings
 from journey.errors import ValidationFailed
+from journey.quality.gx_session import GxSession
+from journey.quality.landing_health import landing_health, run_days
 from journey.warehouse.connection import connect_writer
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ create table if not exists ops.dq_results (
     severity varchar, level varchar, success boolean, observed_value varchar,
     unexpected_count bigint, element_count bigint, checked_at timestamp
 );
+alter table ops.dq_results add column if not exists detail varchar;
 """
 
 
@@ -47,9 +49,17 @@ create table if not exists ops.dq_results (
 class Suite:
     name: str
     stage: str
-    table: str
+    #: The table checked (its schema is looked up), or None when ``frame`` names a computed frame.
+    table: str | None
+    #: The raw table a failing row is moved out of (row-level errors quarantine only then).
     raw_table: str | None
     expectations: tuple[dict[str, Any], ...]
+    #: A computed frame instead of a table: ``landing_health`` (freshness and volume).
+    frame: str | None = None
+
+    @property
+    def target(self) -> str:
+        return self.table or self.frame or self.name
 
 
 @dataclass
@@ -60,21 +70,40 @@ class GateReport:
     warnings: int = 0
     rows_quarantined: int = 0
     errors: list[str] = field(default_factory=list)
+    docs: Path | None = None
 
 
-def _resolve(value: Any, seeds_dir: Path) -> Any:
-    """``{"$seed": "departments.code"}`` → that seed column's values (codes are kept in one place)."""
-    if isinstance(value, dict) and set(value) == {"$seed"}:
+def _resolve(value: Any, seeds_dir: Path, settings: Settings, now: datetime) -> Any:
+    """Resolve the references a suite may hold, so values are kept in one place:
+
+    * ``{"$seed": "departments.code"}`` → that seed column's values;
+    * ``{"$setting": "thresholds.max_wait_hours", "times": 60}`` → a setting (optionally scaled);
+    * ``{"$now_plus_minutes": "thresholds.future_tolerance_minutes"}`` → now (UTC) + that setting.
+    """
+    if isinstance(value, dict) and "$seed" in value:
         file, column = value["$seed"].split(".", 1)
         with (seeds_dir / f"{file}.csv").open(encoding="utf-8", newline="") as handle:
             return [row[column] for row in csv.DictReader(handle)]
+    if isinstance(value, dict) and "$setting" in value:
+        return _setting(settings, value["$setting"]) * value.get("times", 1)
+    if isinstance(value, dict) and "$now_plus_minutes" in value:
+        return now + timedelta(minutes=_setting(settings, value["$now_plus_minutes"]))
     if isinstance(value, dict):
-        return {key: _resolve(item, seeds_dir) for key, item in value.items()}
+        return {key: _resolve(item, seeds_dir, settings, now) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve(item, seeds_dir, settings, now) for item in value]
     return value
 
 
-def load_suites(project_dir: Path, stage: str) -> list[Suite]:
-    """The committed suites of one stage, with seed references resolved."""
+def _setting(settings: Settings, dotted: str) -> Any:
+    value: Any = settings
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def load_suites(project_dir: Path, stage: str, settings: Settings, now: datetime) -> list[Suite]:
+    """The committed suites of one stage, with seed/setting references resolved."""
     suites = []
     for path in sorted((project_dir / "expectations" / stage).glob("*.json")):
         payload = json.loads(path.read_text(encoding="utf-8"))
@@ -82,25 +111,39 @@ def load_suites(project_dir: Path, stage: str) -> list[Suite]:
             Suite(
                 name=payload["name"],
                 stage=stage,
-                table=payload["table"],
+                table=payload.get("table"),
                 raw_table=payload.get("raw_table"),
-                expectations=tuple(_resolve(e, project_dir / "seeds") for e in payload["expectations"]),
+                frame=payload.get("frame"),
+                expectations=tuple(
+                    _resolve(e, project_dir / "seeds", settings, now) for e in payload["expectations"]
+                ),
             )
         )
     return suites
 
 
 def _relation(conn: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """``schema.table`` as written, or the first schema holding ``table`` (quoted; names come from
+    committed suites and are looked up in the catalog, never spliced unchecked)."""
+    schema, _, name = table.rpartition(".")
     row = conn.execute(
-        "select table_schema from information_schema.tables where table_name = ? order by table_schema limit 1",
-        [table],
+        """select table_schema, table_name from information_schema.tables
+           where table_name = ? and (? = '' or table_schema = ?) order by table_schema limit 1""",
+        [name, schema, schema],
     ).fetchone()
-    return f'"{row[0]}"."{table}"' if row else None
+    return f'"{row[0]}"."{row[1]}"' if row else None
 
 
-def _columns_needed(suite: Suite) -> list[str]:
+_TABLE_LEVEL = ("expect_table_columns_to_match_set", "expect_table_columns_to_match_ordered_list",
+                "expect_table_column_count_to_be_between")
+
+
+def _columns_needed(suite: Suite) -> list[str] | None:
+    """The columns the suite reads (None: all of them, for schema expectations)."""
     names: set[str] = set()
     for expectation in suite.expectations:
+        if expectation["type"] in _TABLE_LEVEL:
+            return None
         kwargs = expectation.get("kwargs", {})
         for key in ("column", "column_A", "column_B"):
             if key in kwargs:
@@ -115,36 +158,41 @@ def _register_batches(conn: duckdb.DuckDBPyConnection, batches: list[str]) -> No
     conn.execute("insert into _gate_batches select unnest(?::varchar[])", [list(batches)])
 
 
-def _frame(conn: duckdb.DuckDBPyConnection, suite: Suite, relation: str, batches: list[str]) -> pd.DataFrame:
-    columns = _columns_needed(suite)
-    if suite.raw_table:
-        columns += ["_source_file", "_row_number", "_batch_id"]
-        cols = ", ".join(f'"{c}"' for c in dict.fromkeys(columns))
-        _register_batches(conn, batches)
-        sql = f"select {cols} from {relation} where _batch_id in (select batch_id from _gate_batches)"
+def _frame(
+    conn: duckdb.DuckDBPyConnection, settings: Settings, suite: Suite, relation: str | None, batches: list[str]
+) -> pd.DataFrame:
+    """This run's increment of what the suite checks: rows of this run's batches when the relation
+    carries lineage (raw and staging), else the whole (small, aggregated) relation."""
+    _register_batches(conn, batches)
+    if suite.frame == "landing_health":
+        return landing_health(conn, settings, run_days(conn))
+    assert relation is not None
+    schema, table = (part.strip('"') for part in relation.split(".", 1))
+    available = _relation_columns(conn, schema, table)
+    wanted = _columns_needed(suite)
+    lineage = "_batch_id" in available
+    if wanted is None:
+        columns = sorted(available, key=lambda c: (c.startswith("_"), c)) if lineage else []
     else:
-        cols = ", ".join(f'"{c}"' for c in columns) or "*"
-        sql = f"select {cols} from {relation}"
-    return conn.execute(sql).df()
+        columns = wanted + (["_source_file", "_row_number", "_batch_id"] if lineage else [])
+    missing = [c for c in dict.fromkeys(columns) if c not in available]
+    if missing:
+        raise ValidationFailed(
+            f"{relation}: suite {suite.name} reads missing column(s) {', '.join(missing)} [rule: schema]",
+            rule="schema",
+        )
+    cols = ", ".join(f'"{c}"' for c in dict.fromkeys(columns)) or "*"
+    where = " where _batch_id in (select batch_id from _gate_batches)" if lineage else ""
+    return conn.execute(f"select {cols} from {relation}{where}").df()
 
 
-def _gx_validate(frame: pd.DataFrame, suite: Suite) -> list[Any]:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
-    context = gx.get_context(mode="ephemeral")
-    asset = context.data_sources.add_pandas("journey").add_dataframe_asset(suite.name)
-    batch = asset.add_batch_definition_whole_dataframe("increment").get_batch(batch_parameters={"dataframe": frame})
-    gx_suite = gx.ExpectationSuite(
-        name=suite.name,
-        expectations=[
-            ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {})).to_domain_obj()
-            for e in suite.expectations
-        ],
-    )
-    result = batch.validate(gx_suite, result_format={"result_format": "COMPLETE"})
-    return list(result.results)
+def _relation_columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    rows = conn.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ?"
+        " order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def _quarantine_rows(
@@ -156,7 +204,8 @@ def _quarantine_rows(
     keys = rows[["_source_file", "_row_number", "_batch_id"]].drop_duplicates()
     conn.register("_bad", keys)
     raw = f"raw.{suite.raw_table}"
-    content = "to_json(r)::varchar" if "resource" not in _raw_columns(conn, suite.raw_table) else "r.resource::varchar"
+    has_resource = "resource" in _relation_columns(conn, "raw", suite.raw_table or "")
+    content = "r.resource::varchar" if has_resource else "to_json(r)::varchar"
     moved = conn.execute(
         f"""insert into quarantine.rows
             select r._batch_id, m.source, ?, r._source_file, r._row_number, r._landing_date, ?, 'error', ?,
@@ -183,11 +232,22 @@ def _quarantine_rows(
     return count
 
 
-def _raw_columns(conn: duckdb.DuckDBPyConnection, table: str | None) -> set[str]:
-    rows = conn.execute(
-        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ?", [table]
-    ).fetchall()
-    return {row[0] for row in rows}
+def _where(frame: pd.DataFrame, result: Any, limit: int = 3) -> str:
+    """Where a check failed, for people: the first failing rows' file and row number (or table and
+    day for the landing-health frame)."""
+    index = [i for i in (result.result.get("unexpected_index_list") or []) if i in frame.index][:limit]
+    rows = frame.loc[index] if index else frame.iloc[0:0]
+    if "_source_file" in frame.columns:
+        places = [f"{r['_source_file']} row {r['_row_number']}" for _, r in rows.iterrows()]
+        if not places:
+            places = sorted(frame["_source_file"].unique())[:limit]
+    elif {"raw_table", "day"} <= set(frame.columns):
+        places = [f"{r.raw_table} on {r.day} ({r.rows:.0f} rows, {r.files:.0f} files)" for r in rows.itertuples()]
+    else:
+        places = [", ".join(f"{k}={v}" for k, v in row.items() if not str(k).endswith("_id"))[:160]
+                  for _, row in rows.iterrows()]
+    more = (result.result.get("unexpected_count") or 0) - len(places)
+    return "; ".join(str(p) for p in places) + (f" (+{more} more)" if more > 0 and places else "") or "table level"
 
 
 def _observed(result: Any) -> str | None:
@@ -220,33 +280,39 @@ def check_file_rejections(conn: duckdb.DuckDBPyConnection, settings: Settings, b
     return errors
 
 
-def validate_stage(settings: Settings, work: Path, stage: str, batches: list[str], run_id: str) -> GateReport:
+def validate_stage(
+    settings: Settings, work: Path, stage: str, batches: list[str], run_id: str, *, build_docs: bool = True
+) -> GateReport:
     """Run every suite of ``stage`` on the working copy; quarantine, record, or stop as the suites say."""
     report = GateReport(stage=stage)
     now = datetime.now(UTC).replace(tzinfo=None)
     conn = connect_writer(work, settings)
+    session = GxSession(settings.site_dir / "quality" / stage if build_docs else None)
     try:
         conn.execute(_DQ_DDL)
-        if stage == "staging":
+        if stage == "landing":
             report.errors += check_file_rejections(conn, settings, batches)
-        for suite in load_suites(settings.project_dir, stage):
-            relation = _relation(conn, suite.table)
-            if relation is None:
+        for suite in load_suites(settings.project_dir, stage, settings, now):
+            relation = _relation(conn, suite.table) if suite.table else None
+            if suite.table and relation is None:
                 report.errors.append(f"{suite.table}: table not found for suite {suite.name} [rule: table_exists]")
                 continue
-            frame = _frame(conn, suite, relation, batches)
+            frame = _frame(conn, settings, suite, relation, batches)
             if frame.empty:
                 continue
-            for result in _gx_validate(frame, suite):
+            for result in session.validate(suite.name, frame, list(suite.expectations)):
                 config = result.expectation_config
                 meta = dict(config.meta or {})
                 severity, level = meta.get("severity", "error"), meta.get("level", "batch")
                 rule = meta.get("rule", config.type)
                 unexpected = result.result.get("unexpected_count")
+                where = None if result.success else _where(frame, result)
                 conn.execute(
-                    "insert into ops.dq_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    """insert into ops.dq_results (run_id, stage, suite, expectation, rule, severity, level, success,
+                           observed_value, unexpected_count, element_count, checked_at, detail)
+                       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     [run_id, stage, suite.name, config.type, rule, severity, level, bool(result.success),
-                     _observed(result), unexpected, result.result.get("element_count", len(frame)), now],
+                     _observed(result), unexpected, result.result.get("element_count", len(frame)), now, where],
                 )
                 if result.success:
                     report.passed += 1
@@ -254,7 +320,7 @@ def validate_stage(settings: Settings, work: Path, stage: str, batches: list[str
                 report.failed += 1
                 if severity == "warn":
                     report.warnings += 1
-                    log.warning("check %s.%s warned (%s unexpected)", suite.name, rule, unexpected)
+                    log.warning("check %s.%s warned (%s unexpected): %s", suite.name, rule, unexpected, where)
                 elif level == "row" and suite.raw_table:
                     index = result.result.get("unexpected_index_list") or []
                     bad = frame.loc[[i for i in index if i in frame.index]] if index else frame.iloc[0:0]
@@ -262,13 +328,13 @@ def validate_stage(settings: Settings, work: Path, stage: str, batches: list[str
                         conn, suite, bad, rule, meta.get("description", rule), now
                     )
                 else:
-                    files = ""
-                    if "_source_file" in frame.columns:
-                        files = " in " + ", ".join(sorted(frame["_source_file"].unique())[:3])
-                    report.errors.append(f"{suite.name}{files}: {rule} failed ({unexpected} unexpected) [rule: {rule}]")
+                    report.errors.append(
+                        f"{suite.name}: {rule} failed ({unexpected} unexpected) at {where} [rule: {rule}]"
+                    )
         conn.execute("checkpoint")
     finally:
         conn.close()
+    report.docs = session.build_docs()
     log.info(
         "validated %s: %d passed, %d failed, %d warnings, %d rows quarantined",
         stage, report.passed, report.failed, report.warnings, report.rows_quarantined,
