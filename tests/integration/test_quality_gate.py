@@ -13,6 +13,7 @@ from journey.errors import ValidationFailed
 from journey.ingest.landing import discover
 from journey.ingest.loader import load_file
 from journey.quality.gate import validate_stage
+from journey.quality.replay import reinstate
 from journey.runs import open_work
 from journey.transform.dbt import run_dbt
 
@@ -169,3 +170,45 @@ def test_future_timestamps_are_quarantined_and_order_breaks_warned(settings: Set
     finally:
         conn.close()
     assert (settings.site_dir / "quality" / "staging" / "index.html").is_file()
+
+
+def test_replay_revalidates_rule_refused_rows_and_keeps_counts(settings: Settings) -> None:
+    reviews = _reviews(DAY, 2) + json.dumps(
+        {"review_id": "late", "platform": "dianping", "rating": 3, "text": "?", "posted_at": "2099-01-01 00:00:00"}
+    ) + "\n" + "{not json\n"
+    batches = _load(settings, {f"relations/{DAY}/reviews.jsonl": reviews})
+    validate_stage(settings, settings.work_path, "staging", batches, "r1")
+
+    def state(conn: duckdb.DuckDBPyConnection) -> tuple[object, ...]:
+        manifest = conn.execute("select rows_read, rows_loaded, rows_quarantined from raw.load_manifest").fetchone()
+        live = conn.execute("select rule from quarantine.rows where replayed_at is null order by rule").fetchall()
+        raw = conn.execute("select count(*) from raw.relations_reviews").fetchone()
+        return manifest, [r[0] for r in live], raw
+
+    conn = duckdb.connect(str(settings.work_path))
+    try:
+        assert state(conn) == ((4, 2, 2), ["malformed_json", "review_not_in_future"], (2,))
+        # Nothing fixed yet: the row comes back, fails again, returns to quarantine; counts still add up.
+        report = reinstate(conn, now=datetime(2026, 1, 7))
+        assert (report.reinstated, report.awaiting_redelivery) == (1, [(f"relations/{DAY}/reviews.jsonl", 1)])
+        assert state(conn) == ((4, 3, 1), ["malformed_json"], (3,))
+    finally:
+        conn.close()
+    run_dbt(settings, settings.work_path, "run", "--select", "staging")
+    validate_stage(settings, settings.work_path, "staging", report.batch_ids, "r2")
+    conn = duckdb.connect(str(settings.work_path))
+    try:
+        assert state(conn) == ((4, 2, 2), ["malformed_json", "review_not_in_future"], (2,))
+        # The site fixes its clock-skew allowance: the replayed row now passes and stays loaded.
+        settings.thresholds.future_tolerance_minutes = 100 * 365 * 24 * 60
+        report = reinstate(conn, now=datetime(2026, 1, 8))
+    finally:
+        conn.close()
+    run_dbt(settings, settings.work_path, "run", "--select", "staging")
+    validate_stage(settings, settings.work_path, "staging", report.batch_ids, "r3")
+    conn = duckdb.connect(str(settings.work_path), read_only=True)
+    try:
+        assert state(conn) == ((4, 3, 1), ["malformed_json"], (3,))
+        assert conn.execute("select count(*) from quarantine.rows where replayed_at is not null").fetchone() == (2,)
+    finally:
+        conn.close()

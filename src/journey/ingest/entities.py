@@ -134,3 +134,8 @@ def entity_for_file(source: str, file_name: str) -> Entity | None:
     if not file_name.endswith("." + entity.format):
         return None
     return entity
+
+
+def entity_for_table(table: str) -> str | None:
+    """The entity name loaded into raw table ``table`` (``None`` if no entity uses it)."""
+    return next((entity.name for entity in ENTITIES.values() if entity.table == table), None)

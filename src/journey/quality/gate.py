@@ -28,6 +28,7 @@ import pandas as pd
 
 from journey.config import Settings
 from journey.errors import ValidationFailed
+from journey.ingest.entities import entity_for_table
 from journey.quality.gx_session import GxSession
 from journey.quality.landing_health import landing_health, run_days
 from journey.warehouse.connection import connect_writer
@@ -214,8 +215,8 @@ def _quarantine_rows(
             join _bad b using (_source_file, _row_number, _batch_id)
             join raw.load_manifest m on m.batch_id = r._batch_id
             where not exists (select 1 from quarantine.rows q where q.batch_id = r._batch_id
-                              and q._row_number = r._row_number and q.rule = ?)""",
-        [suite.table, rule, detail, now, rule],
+                              and q._row_number = r._row_number and q.rule = ? and q.replayed_at is null)""",
+        [entity_for_table(suite.raw_table or ""), rule, detail, now, rule],
     ).fetchone()
     count = int(moved[0]) if moved else 0
     conn.execute(
