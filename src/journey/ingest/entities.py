@@ -131,7 +131,8 @@ def entity_for_file(source: str, file_name: str) -> Entity | None:
     entity = ENTITIES.get(stem)
     if entity is None or entity.source != source or entity.fhir:
         return None
-    if not file_name.endswith("." + entity.format):
+    # Any CSV/JSONL entity may also be exported as Parquet (many CRM and survey tools write it).
+    if not (file_name.endswith("." + entity.format) or file_name.endswith(".parquet")):
         return None
     return entity
 

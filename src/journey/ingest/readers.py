@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 _CHUNK = 16 << 20
 _CANDIDATES = ("utf-8", "gb18030")
@@ -138,3 +139,25 @@ def sniff_text(path: Path, encoding: str, size: int = 4096) -> str:
     """The first characters of a file (for messages)."""
     with open(path, encoding=encoding, errors="replace") as handle:
         return handle.read(size)
+
+
+def read_parquet(path: Path) -> pq.ParquetFile:
+    """Open a Parquet file (its footer is read now: a truncated file fails here)."""
+    return pq.ParquetFile(path)
+
+
+def parquet_text_chunks(
+    parquet: pq.ParquetFile, columns: tuple[str, ...], batch_rows: int = 100_000
+) -> Iterator[pa.Table]:
+    """Contract ``columns`` as text (absent ones null) plus ``_row_number`` (1-based within each chunk),
+    chunk by chunk."""
+    present = [column for column in columns if column in parquet.schema_arrow.names]
+    for batch in parquet.iter_batches(batch_size=batch_rows, columns=present):
+        out: dict[str, pa.Array] = {"_row_number": pa.array(range(1, batch.num_rows + 1), pa.int64())}
+        for column in columns:
+            if column in present:
+                values = batch.column(column)
+                out[column] = values if pa.types.is_string(values.type) else pc.cast(values, pa.string())
+            else:
+                out[column] = pa.nulls(batch.num_rows, pa.string())
+        yield pa.table(out)
