@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
+from typing import TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -18,7 +19,7 @@ import pyarrow.compute as pc
 
 from journey.generate.model import DAY, TZ_OFFSET
 
-Seg = str | pa.Array | pa.ChunkedArray
+Seg: TypeAlias = str | pa.Array | pa.ChunkedArray
 Group = tuple[str, Sequence[Seg]]
 
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
