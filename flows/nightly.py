@@ -1,44 +1,96 @@
 """The nightly Prefect flow: a table of contents over journey's steps (logic lives in src/journey).
 
-    plan → prepare working copy → load each day in order → stage → validate staging
-         → dbt build → validate marts → docs → record → publish
+    discover → prepare working copy → load each day in order → validate landing → stage → validate staging
+             → dbt build → validate marts → docs → record → publish
+
+Around it, ``guarded_run`` holds the warehouse lock, cleans up after killed runs, and on failure
+records the run, discards the working copy and sends the webhook alert. Only extraction (discover,
+load) retries, with exponential backoff and only on I/O errors; every stage has its own timeout.
 
 Runs without a Prefect server (Prefect starts a temporary local API); `journey serve` deploys it on a
-schedule against a real server.
+schedule (flows/deploy.py).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from prefect import flow, task
+from prefect import Task, flow, task
 from prefect.cache_policies import NONE
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
+from prefect.tasks import exponential_backoff
 
 from journey.config import Settings, apply_runtime_env
+from journey.ops.backfill import BackfillStopped, backfill_segments, stopped_message
+from journey.ops.guard import describe, guarded_run
 from journey.quality.gate import GateReport, validate_stage
-from journey.runs import DayLoad, RunPlan, RunSummary, load_day, plan_run, record_run
+from journey.quality.replay import ReplayReport, reinstate_quarantined
+from journey.runs import DayLoad, RunPlan, RunSummary, load_day, mark_stage, plan_run, publish_run, record_run
 from journey.transform.dbt import DbtResult, build_docs_site, run_dbt
-from journey.warehouse.publish import discard_working_copy, prepare_working_copy, publish
+from journey.warehouse.publish import prepare_working_copy
 
 T = TypeVar("T")
 
-# Tasks never cache (the warehouse is the state) and only I/O steps retry.
-plan_task = task(plan_run, name="discover", cache_policy=NONE, retries=2, retry_delay_seconds=[5, 30])
+# Tasks never cache (the warehouse is the state); options come from the settings (stage_tasks).
+plan_task = task(plan_run, name="discover", cache_policy=NONE)
 prepare_task = task(prepare_working_copy, name="prepare-working-copy", cache_policy=NONE)
 load_task = task(load_day, name="load-day", cache_policy=NONE)
 dbt_task = task(run_dbt, name="dbt", cache_policy=NONE)
 validate_task = task(validate_stage, name="validate", cache_policy=NONE)
+replay_task = task(reinstate_quarantined, name="replay-quarantine", cache_policy=NONE)
 docs_task = task(build_docs_site, name="docs", cache_policy=NONE)
-record_task = task(record_run, name="record-run", cache_policy=NONE)
-publish_task = task(publish, name="publish", cache_policy=NONE)
+publish_task = task(publish_run, name="publish", cache_policy=NONE)
 
 
-def _timed(summary: RunSummary, stage: str, step: Callable[[], T]) -> T:
-    summary.stage = stage
+def retry_on_io_error(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry extraction on I/O errors (flaky share, file still being written), not on bad data or timeouts."""
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, OSError) and not isinstance(error, TimeoutError)
+
+
+def extraction_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "retries": settings.extract_retries,
+        "retry_delay_seconds": exponential_backoff(settings.extract_retry_delay_seconds),
+        "retry_condition_fn": retry_on_io_error,
+    }
+
+
+@dataclass(frozen=True)
+class StageTasks:
+    plan: Task[..., RunPlan]
+    prepare: Task[..., Path]
+    load: Task[..., DayLoad]
+    stage: Task[..., DbtResult]
+    validate: Task[..., GateReport]
+    build: Task[..., DbtResult]
+    docs: Task[..., Path]
+    publish: Task[..., Path]
+
+
+def stage_tasks(settings: Settings) -> StageTasks:
+    """The tasks with this site's timeouts and retries (only discover and load retry)."""
+    limit = settings.timeouts
+    return StageTasks(
+        plan=plan_task.with_options(timeout_seconds=limit.discover, **extraction_options(settings)),
+        prepare=prepare_task.with_options(timeout_seconds=limit.publish),
+        load=load_task.with_options(timeout_seconds=limit.load, **extraction_options(settings)),
+        stage=dbt_task.with_options(name="dbt-staging", timeout_seconds=limit.stage),
+        validate=validate_task.with_options(timeout_seconds=limit.validate_),
+        build=dbt_task.with_options(name="dbt-build", timeout_seconds=limit.dbt),
+        docs=docs_task.with_options(timeout_seconds=limit.docs),
+        publish=publish_task.with_options(timeout_seconds=limit.publish),
+    )
+
+
+def _timed(settings: Settings, summary: RunSummary, stage: str, step: Callable[[], T]) -> T:
+    mark_stage(settings, summary, stage)
     started = time.perf_counter()
     try:
         return step()
@@ -47,57 +99,84 @@ def _timed(summary: RunSummary, stage: str, step: Callable[[], T]) -> T:
 
 
 @flow(name="journey-nightly", log_prints=False)
-def nightly(run_date: date | None = None, start: date | None = None, end: date | None = None) -> dict[str, object]:
-    """Load every landed file not yet loaded up to ``run_date`` (or [start, end]), build, check, publish."""
+def nightly(
+    run_date: date | None = None, start: date | None = None, end: date | None = None,
+    rebuild: bool = False, docs: bool = True,
+    replay: bool = False, replay_file: str | None = None, replay_rule: str | None = None,
+) -> dict[str, object]:
+    """Load every landed file not yet loaded up to ``run_date`` (or [start, end]), build, check, publish.
+
+    ``rebuild`` rebuilds and republishes the marts even when nothing new landed; ``docs`` builds the
+    dbt docs site. ``replay`` first puts rows quarantined by a quality rule (optionally of one file
+    / one rule) back into raw, so they are validated again (see journey.quality.replay).
+    """
     settings = Settings()
     apply_runtime_env(settings)
     settings.ensure_dirs()
-    loaded_at = datetime.now(UTC).replace(tzinfo=None)
-    plan: RunPlan = plan_task(settings, run_date, start=start, end=end)
-    summary = RunSummary(
-        run_id=plan.run_id, run_date=plan.run_date, started_at=loaded_at,
-        first_day=plan.days[0] if plan.days else None, last_day=plan.days[-1] if plan.days else None,
-    )
-    if not plan.files:
-        # Nothing new or changed landed: the published warehouse is already up to date.
-        summary.status, summary.reason = "skipped", "no new or changed files in landing"
-        summary.finished_at = datetime.now(UTC).replace(tzinfo=None)
-        record_task(settings, summary, None)
-        return _result(settings, summary, plan)
-    work: Path | None = None
-    try:
-        work = _timed(summary, "prepare", lambda: prepare_task(settings))
+    tasks = stage_tasks(settings)
+    summary = RunSummary.begin(run_date, end)
+    with guarded_run(settings, summary):
+        plan: RunPlan = _timed(settings, summary, "discover", lambda: tasks.plan(
+            settings, run_date, start=start, end=end, run_id=summary.run_id))
+        summary.apply_plan(plan)
+        if not plan.files and not rebuild and not replay:
+            # Nothing new or changed landed: the published warehouse is already up to date.
+            summary.finish("skipped", "no new or changed files in landing")
+            record_run(settings, summary)
+            return _result(settings, summary, plan)
+        loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        work: Path = _timed(settings, summary, "prepare", lambda: tasks.prepare(settings))
         loads: list[DayLoad] = [
-            _timed(summary, "load", lambda day=day: load_task(settings, work, plan, day, loaded_at))
+            _timed(settings, summary, "load", lambda day=day: tasks.load(settings, work, plan, day, loaded_at))
             for day in plan.days
         ]
         summary.add_loads(loads)
         batches = [batch for load in loads for batch in load.batch_ids]
-        _timed(summary, "stage", lambda: dbt_task(settings, work, "run", "--select", "staging"))
+        if replay:
+            replayed: ReplayReport = _timed(settings, summary, "replay", lambda: replay_task(
+                settings, work, now=loaded_at, path=replay_file, rule=replay_rule))
+            batches += [batch for batch in replayed.batch_ids if batch not in batches]
+        landed: GateReport = _timed(
+            settings, summary, "validate", lambda: tasks.validate(settings, work, "landing", batches, plan.run_id)
+        )
+        _timed(settings, summary, "stage", lambda: tasks.stage(settings, work, "run", "--select", "staging"))
         staged: GateReport = _timed(
-            summary, "validate", lambda: validate_task(settings, work, "staging", batches, plan.run_id)
+            settings, summary, "validate", lambda: tasks.validate(settings, work, "staging", batches, plan.run_id)
         )
-        built: DbtResult = _timed(summary, "dbt", lambda: dbt_task(settings, work, "build"))
+        built: DbtResult = _timed(settings, summary, "dbt", lambda: tasks.build(settings, work, "build"))
         marts: GateReport = _timed(
-            summary, "validate", lambda: validate_task(settings, work, "marts", batches, plan.run_id)
+            settings, summary, "validate", lambda: tasks.validate(settings, work, "marts", batches, plan.run_id)
         )
-        _timed(summary, "docs", lambda: docs_task(settings, work))
+        if docs:
+            _timed(settings, summary, "docs", lambda: tasks.docs(settings, work))
         summary.rows_quarantined += staged.rows_quarantined
         summary.rows_loaded -= staged.rows_quarantined
-        summary.checks_passed = staged.passed + marts.passed + built.succeeded
-        summary.checks_failed = staged.failed + marts.failed
-        summary.status, summary.stage = "succeeded", None
-        summary.finished_at = datetime.now(UTC).replace(tzinfo=None)
-        record_task(settings, summary, work)
-        _timed(summary, "publish", lambda: publish_task(settings))
-    except BaseException as error:
-        summary.status = "failed"
-        summary.reason = str(error)[:4000]
-        summary.finished_at = datetime.now(UTC).replace(tzinfo=None)
-        record_run(settings, summary, None)
-        discard_working_copy(settings)
-        raise
+        summary.checks_passed = landed.passed + staged.passed + marts.passed + built.succeeded
+        summary.checks_failed = landed.failed + staged.failed + marts.failed
+        _timed(settings, summary, "publish", lambda: tasks.publish(settings, summary, work))
+        summary.finish("succeeded")
+        record_run(settings, summary)
     return _result(settings, summary, plan)
+
+
+@flow(name="journey-backfill", log_prints=False)
+def backfill(start: date | None = None, end: date | None = None) -> list[dict[str, object]]:
+    """Every pending drop day in [start, end], in order, one publishing nightly run per segment.
+
+    Stops at the first failed segment; running it again resumes at that segment's first day.
+    """
+    settings = Settings()
+    apply_runtime_env(settings)
+    settings.ensure_dirs()
+    segments = backfill_segments(settings, start, end)
+    results: list[dict[str, object]] = []
+    for index, (first, last) in enumerate(segments):
+        try:
+            results.append(nightly(start=first, end=last, docs=index == len(segments) - 1))
+        except Exception as error:
+            published = sum(len(result["days"]) for result in results)  # type: ignore[arg-type]
+            raise BackfillStopped(stopped_message((first, last), published, describe(error))) from error
+    return results
 
 
 def _result(settings: Settings, summary: RunSummary, plan: RunPlan) -> dict[str, object]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -18,9 +18,11 @@ import duckdb
 
 from journey.config import Settings
 from journey.ingest.landing import LandedFile, discover, landed_days
-from journey.ingest.loader import FileLoad, batch_id_for, load_file
+from journey.ingest.loader import FileLoad, already_loaded, batch_id_for, load_file
 from journey.ingest.pseudonymise import install_macros
+from journey.ops import runlog
 from journey.warehouse.connection import connect_reader, connect_writer
+from journey.warehouse.publish import publish
 from journey.warehouse.schema import ensure_schema
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ def _loaded_batches(settings: Settings) -> set[str]:
         return set()
     conn = connect_reader(settings.warehouse_path)
     try:
-        rows = conn.execute("select batch_id from raw.load_manifest").fetchall()
+        rows = conn.execute("select batch_id from raw.load_manifest where status <> 'superseded'").fetchall()
     except duckdb.CatalogException:
         rows = []
     finally:
@@ -104,13 +106,59 @@ def open_work(settings: Settings, work: Path) -> duckdb.DuckDBPyConnection:
     return conn
 
 
+def supersede_earlier_versions(conn: duckdb.DuckDBPyConnection, landed: LandedFile) -> list[str]:
+    """A file re-delivered at the same path with different bytes replaces its earlier version.
+
+    The earlier batch's raw and quarantine rows are deleted and its manifest row is marked
+    ``superseded`` (kept for lineage), so a corrected file can also remove or fix rows, not only add
+    them. If these exact bytes were loaded before and later superseded, that old manifest row goes.
+    """
+    batch = batch_id_for(landed)
+    conn.execute("delete from raw.load_manifest where batch_id = ? and status = 'superseded'", [batch])
+    earlier = [row[0] for row in conn.execute(
+        "select batch_id from raw.load_manifest where path = ? and batch_id <> ? and status <> 'superseded'",
+        [landed.relative_path, batch],
+    ).fetchall()]
+    if not earlier:
+        return []
+    tables = [row[0] for row in conn.execute(
+        "select table_name from information_schema.columns "
+        "where table_schema = 'raw' and column_name = '_batch_id' order by table_name"
+    ).fetchall()]
+    conn.execute("begin transaction")
+    try:
+        for table in tables:
+            conn.execute(f'delete from raw."{table}" where _batch_id in (select unnest(?::varchar[]))', [earlier])
+        conn.execute("delete from quarantine.rows where batch_id in (select unnest(?::varchar[]))", [earlier])
+        conn.execute(
+            "update raw.load_manifest set status = 'superseded', "
+            "reason = 're-delivered with different content; replaced by batch ' || ? "
+            "where batch_id in (select unnest(?::varchar[]))",
+            [batch, earlier],
+        )
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    log.warning("%s was re-delivered with different content: replaced batch(es) %s", landed.relative_path, earlier)
+    return earlier
+
+
 def load_day(settings: Settings, work: Path, plan: RunPlan, day: date, loaded_at: datetime) -> DayLoad:
-    """Load every planned file of one drop day into the working copy."""
+    """Load every planned file of one drop day into the working copy.
+
+    Safe to retry: a file already in the working copy's manifest (loaded by an earlier attempt of
+    this step) is not loaded again, and each file loads in its own transaction.
+    """
     conn = open_work(settings, work)
     try:
-        loads: list[FileLoad] = [
-            load_file(conn, landed, run_id=plan.run_id, loaded_at=loaded_at) for landed in plan.files_for(day)
-        ]
+        loads: list[FileLoad] = []
+        for landed in plan.files_for(day):
+            if already_loaded(conn, landed):
+                loads.append(_recorded_load(conn, landed))
+                continue
+            supersede_earlier_versions(conn, landed)
+            loads.append(load_file(conn, landed, run_id=plan.run_id, loaded_at=loaded_at))
         conn.execute("checkpoint")
     finally:
         conn.close()
@@ -128,6 +176,17 @@ def load_day(settings: Settings, work: Path, plan: RunPlan, day: date, loaded_at
         day, report.files, report.rows_read, report.rows_loaded, report.rows_quarantined,
     )
     return report
+
+
+def _recorded_load(conn: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileLoad:
+    """The manifest row of a file an earlier attempt of this step already loaded, as a FileLoad."""
+    row = conn.execute(
+        """select batch_id, path, source, encoding, rows_read, rows_loaded, rows_quarantined, rows_skipped_types,
+                  status, reason from raw.load_manifest where batch_id = ?""",
+        [batch_id_for(landed)],
+    ).fetchone()
+    assert row is not None
+    return FileLoad(*row)
 
 
 @dataclass
@@ -151,6 +210,32 @@ class RunSummary:
     finished_at: datetime | None = None
     reason: str | None = None
 
+    @classmethod
+    def begin(cls, run_date: date | None, end: date | None = None) -> RunSummary:
+        """A run that has not planned yet (its date is provisional until ``apply_plan``)."""
+        now = datetime.now(UTC)
+        return cls(run_id=new_run_id(now), run_date=run_date or end or now.date(), first_day=None, last_day=None,
+                   started_at=now.replace(tzinfo=None))
+
+    def apply_plan(self, plan: RunPlan) -> None:
+        self.run_date = plan.run_date
+        self.first_day = plan.days[0] if plan.days else None
+        self.last_day = plan.days[-1] if plan.days else None
+
+    def finish(self, status: str, reason: str | None = None) -> None:
+        self.status, self.reason = status, reason
+        if status == "succeeded":
+            self.stage = None
+        self.finished_at = datetime.now(UTC).replace(tzinfo=None)
+
+    def row(self) -> list[object]:
+        """Values in the order of the run record's columns (warehouse.schema.RUNS_COLUMNS)."""
+        return [
+            self.run_id, self.run_date, self.first_day, self.last_day, self.started_at, self.finished_at,
+            self.status, self.stage, self.files, self.rows_read, self.rows_loaded, self.rows_quarantined,
+            self.checks_passed, self.checks_failed, json.dumps(self.stage_seconds), self.reason,
+        ]
+
     def add_loads(self, loads: list[DayLoad]) -> None:
         self.files += sum(item.files for item in loads)
         self.rows_read += sum(item.rows_read for item in loads)
@@ -161,25 +246,51 @@ class RunSummary:
         return json.dumps(asdict(self), default=str, sort_keys=True)
 
 
-def record_run(settings: Settings, summary: RunSummary, work: Path | None) -> None:
-    """Append the run to logs/runs.jsonl, and to ops.runs in the working copy when it will publish."""
+def mark_stage(settings: Settings, summary: RunSummary, stage: str) -> None:
+    """Note the stage a run is entering in the run log (so a killed run's last stage is known).
+
+    Best effort: a run log that cannot be written costs a warning, not the run.
+    """
+    summary.stage = stage
+    try:
+        runlog.write_run(settings, summary.row())
+    except (OSError, duckdb.Error) as error:
+        log.warning("could not note stage %s of run %s in the run log: %s", stage, summary.run_id, error)
+
+
+def record_run(settings: Settings, summary: RunSummary) -> None:
+    """Record the run's outcome: one line in logs/runs.jsonl and its row in warehouse/ops.duckdb."""
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     with (settings.log_dir / "runs.jsonl").open("a", encoding="utf-8") as handle:
         handle.write(summary.as_json() + "\n")
-    if work is None or not work.exists():
-        return
+    runlog.write_run(settings, summary.row())
+    log.info("run %s %s", summary.run_id, summary.status, extra={"stage": summary.stage, "reason": summary.reason})
+
+
+def record_in_warehouse(settings: Settings, summary: RunSummary, work: Path) -> None:
+    """Write ops.runs of the working copy about to be published: the run log so far plus this run."""
     conn = connect_writer(work, settings)
     try:
         ensure_schema(conn)
-        conn.execute(
-            "insert or replace into ops.runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                summary.run_id, summary.run_date, summary.first_day, summary.last_day, summary.started_at,
-                summary.finished_at, summary.status, summary.stage, summary.files, summary.rows_read,
-                summary.rows_loaded, summary.rows_quarantined, summary.checks_passed, summary.checks_failed,
-                json.dumps(summary.stage_seconds), summary.reason,
-            ],
-        )
+        log_path = runlog.ops_db_path(settings)
+        if log_path.exists():
+            quoted = log_path.as_posix().replace("'", "''")
+            conn.execute(f"attach '{quoted}' as run_log (read_only)")
+            conn.execute("insert or replace into ops.runs select * from run_log.runs")
+            conn.execute("detach run_log")
+        placeholders = ", ".join("?" for _ in summary.row())
+        conn.execute(f"insert or replace into ops.runs values ({placeholders})", summary.row())
         conn.execute("checkpoint")
     finally:
         conn.close()
+
+
+def publish_run(settings: Settings, summary: RunSummary, work: Path) -> Path:
+    """Record the run as succeeded inside the working copy (ops.runs), then swap the copy in.
+
+    ``summary`` is not changed here (the flow closes it after publish succeeds).
+    """
+    closed = replace(summary, status="succeeded", stage=None, stage_seconds=dict(summary.stage_seconds),
+                     finished_at=datetime.now(UTC).replace(tzinfo=None))
+    record_in_warehouse(settings, closed, work)
+    return publish(settings)

@@ -2,8 +2,10 @@
 
 Analysts hold read-only connections on the published file; they are never locked out, because the
 run never writes that file: it copies it, writes the copy, and renames the copy over it (atomic on
-POSIX). A run killed at any moment leaves the published file intact; the next run discards the
-stale working copy and starts again from the published one.
+POSIX; an open connection keeps reading the file it opened, a new one sees the new file). A run
+killed at any moment leaves the published file intact; the next run removes what the killed one
+left behind (working copy, its write-ahead log, a half-made copy, spill files) and starts again from
+the published one.
 """
 
 from __future__ import annotations
@@ -18,9 +20,67 @@ from journey.config import Settings
 log = logging.getLogger(__name__)
 
 
-def _remove(path: Path) -> None:
-    for candidate in (path, path.with_name(path.name + ".wal")):
-        candidate.unlink(missing_ok=True)
+def _with_suffix(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
+
+
+def _remove(path: Path) -> bool:
+    """Remove a DuckDB file and its write-ahead log; True if anything was there."""
+    found = False
+    for candidate in (path, _with_suffix(path, ".wal")):
+        if candidate.exists():
+            found = True
+            candidate.unlink(missing_ok=True)
+    return found
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def replace_atomically(source: Path, target: Path) -> None:
+    """Rename ``source`` over ``target`` and make the rename durable."""
+    if _with_suffix(source, ".wal").exists():
+        raise RuntimeError(f"{source} still has a write-ahead log: close every connection before publishing it")
+    os.replace(source, target)
+    fsync_dir(target.parent)
+
+
+def copy_for_writing(source: Path, target: Path) -> None:
+    """A fresh private copy of ``source`` at ``target`` (via a temporary name, so no half copy survives)."""
+    _remove(target)
+    if not source.exists():
+        return
+    partial = _with_suffix(target, ".copying")
+    shutil.copyfile(source, partial)
+    os.replace(partial, target)
+
+
+def recover_leftovers(settings: Settings) -> list[Path]:
+    """Remove everything an interrupted run can leave in the warehouse dir; return what was removed.
+
+    Called by the next run while it holds the run lock, so nothing removed here is in use. The
+    published files are never touched.
+    """
+    removed: list[Path] = []
+    warehouse = settings.warehouse_dir
+    if not warehouse.is_dir():
+        return removed
+    for path in sorted(warehouse.iterdir()):
+        if path.name.endswith((".work.duckdb", ".work.duckdb.wal", ".copying", ".tmp", ".tmp.wal")):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    spill = warehouse / ".spill"
+    if spill.is_dir() and any(spill.iterdir()):
+        shutil.rmtree(spill, ignore_errors=True)
+        removed.append(spill)
+    for path in removed:
+        log.warning("removed a leftover of an interrupted run: %s", path)
+    return removed
 
 
 def prepare_working_copy(settings: Settings) -> Path:
@@ -29,28 +89,17 @@ def prepare_working_copy(settings: Settings) -> Path:
     work = settings.work_path
     if work.exists():
         log.warning("discarding a working copy left by an interrupted run: %s", work)
-    _remove(work)
-    if settings.warehouse_path.exists():
-        tmp = work.with_name(work.name + ".copying")
-        shutil.copyfile(settings.warehouse_path, tmp)
-        os.replace(tmp, work)
+    copy_for_writing(settings.warehouse_path, work)
     return work
 
 
 def publish(settings: Settings) -> Path:
     """Swap the (closed, checkpointed) working copy in as the published warehouse."""
-    work = settings.work_path
-    if work.with_name(work.name + ".wal").exists():
-        raise RuntimeError(f"{work} still has a write-ahead log: close every connection before publish")
-    os.replace(work, settings.warehouse_path)
-    fd = os.open(settings.warehouse_dir, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    replace_atomically(settings.work_path, settings.warehouse_path)
     log.info("published %s", settings.warehouse_path)
     return settings.warehouse_path
 
 
 def discard_working_copy(settings: Settings) -> None:
     _remove(settings.work_path)
+    _with_suffix(settings.work_path, ".copying").unlink(missing_ok=True)

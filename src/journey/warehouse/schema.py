@@ -15,6 +15,26 @@ LINEAGE_COLUMNS = """
     _loaded_at timestamp not null
 """
 
+# The run record's columns: ops.runs in the warehouse and runs in warehouse/ops.duckdb share them.
+RUNS_COLUMNS = """
+    run_id varchar primary key,
+    run_date date,
+    first_day date,
+    last_day date,
+    started_at timestamp not null,
+    finished_at timestamp,
+    status varchar not null,
+    stage varchar,
+    files bigint,
+    rows_read bigint,
+    rows_loaded bigint,
+    rows_quarantined bigint,
+    checks_passed bigint,
+    checks_failed bigint,
+    stage_seconds json,
+    reason varchar
+"""
+
 _DDL = f"""
 create schema if not exists raw;
 create schema if not exists quarantine;
@@ -54,24 +74,7 @@ create table if not exists quarantine.rows (
     replayed_at timestamp
 );
 
-create table if not exists ops.runs (
-    run_id varchar primary key,
-    run_date date,
-    first_day date,
-    last_day date,
-    started_at timestamp not null,
-    finished_at timestamp,
-    status varchar not null,
-    stage varchar,
-    files bigint,
-    rows_read bigint,
-    rows_loaded bigint,
-    rows_quarantined bigint,
-    checks_passed bigint,
-    checks_failed bigint,
-    stage_seconds json,
-    reason varchar
-);
+create table if not exists ops.runs ({RUNS_COLUMNS});
 
 create table if not exists raw.ehr_other (
     resource_type varchar,

@@ -1,0 +1,282 @@
+"""journey's benchmark: full build, one incremental day, the DuckDB floor and a pandas baseline, side by side.
+
+Generates ``--days`` + 1 daily drops at ``--scale`` (cached under ``--data-dir``), then measures, each
+as the median of ``--repeats`` runs in a child process (wall, CPU, peak RSS):
+
+  full_build       the nightly flow over the first ``--days`` days, fresh data dir each repeat
+  incremental_day  the nightly flow for day ``--days`` + 1 on top of that published history
+                   (the pre-day data dir is restored before each repeat, at the same path)
+  floor            bench/floor.sql over the same ``--days`` days of landing files
+  pandas           bench/pandas_baseline.py over the same files
+
+and writes ``--out`` (JSON) and a Markdown table on stdout. See bench/README.md.
+
+    python bench/run.py --days 14 --scale 0.2 --repeats 1      # a quick look (minutes)
+    python bench/run.py                                         # the default: 14 days at 0.2, 3 repeats
+    python bench/run.py --days 365 --scale 5.8                  # the issue's network scale (hours today)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from agree import agreement
+from dbt_profile import profile
+from measure import Sample, run_measured, summarise
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PYTHON = sys.executable
+MEASURES = ("full", "incremental", "floor", "pandas")
+# The landed rows int_touchpoints_unioned turns into touchpoints (everything but Patient, Slot, Location, ...).
+TOUCHPOINT_SOURCES = ("crm/touches", "ehr/Appointment", "ehr/Encounter", "ehr/QuestionnaireResponse",
+                      "relations/follow_ups", "relations/complaints", "relations/reviews")
+BENCH_SECRET = "bench-only-pseudonymisation-key-not-a-real-secret"
+
+
+def child_env(data_dir: Path | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(DO_NOT_TRACK="1", GX_ANALYTICS_ENABLED="false", PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               DBT_SEND_ANONYMOUS_USAGE_STATS="false", PYTHONPATH=str(ROOT), JOURNEY_SECRET=BENCH_SECRET)
+    if data_dir is not None:
+        env["JOURNEY_DATA_DIR"] = str(data_dir)
+    return env
+
+
+def link_tree(source: Path, target: Path) -> None:
+    """Copy a landing tree by hard links (the pipeline only reads landing files)."""
+    shutil.copytree(source, target, copy_function=os.link, dirs_exist_ok=True)
+
+
+def day_dirs(landing: Path, day: date) -> list[Path]:
+    return [folder for folder in landing.glob(f"*/{day.isoformat()}") if folder.is_dir()]
+
+
+def prepare_landing(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], Path, Path]:
+    """Generate days + 1 drops once (cached by parameters); split into history and the extra day."""
+    key = f"d{args.days}-s{args.scale:g}-seed{args.seed}-{args.start}"
+    base = work / "landing" / key
+    report_path = base / "generation.json"
+    if not report_path.is_file():
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        cmd = [PYTHON, str(BENCH / "jobs.py"), "generate", "--landing", str(base / "all"), "--record",
+               str(base / "record"), "--start", args.start, "--days", str(args.days + 1), "--scale",
+               str(args.scale), "--seed", str(args.seed), "--out", str(base / "generation.partial.json")]
+        print(f"generating {args.days + 1} days at scale {args.scale:g} …", flush=True)
+        sample = run_measured(cmd, child_env(), base / "generate.log", ROOT)
+        if sample.returncode != 0:
+            raise SystemExit(f"generation failed: see {base / 'generate.log'}")
+        report = json.loads((base / "generation.partial.json").read_text(encoding="utf-8"))
+        report["process"] = {"wall_s": sample.wall_s, "cpu_s": sample.cpu_s, "peak_rss_mb": sample.peak_rss_mb}
+        report_path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    history, extra = base / "history", base / "extra"
+    if not history.is_dir():
+        last = date.fromisoformat(args.start) + timedelta(days=args.days)
+        link_tree(base / "all", history)
+        for folder in day_dirs(history, last):
+            link_tree(folder, extra / folder.parent.name / folder.name)
+            shutil.rmtree(folder)
+    return report, history, extra
+
+
+def fresh_data_dir(path: Path, landing: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    link_tree(landing, path / "landing")
+
+
+def copy_data_dir(source: Path, target: Path) -> None:
+    """A data dir copied byte for byte, except landing (hard links)."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("landing"))
+    link_tree(source / "landing", target / "landing")
+
+
+def dbt_log(data_dir: Path) -> Path:
+    return data_dir / "dbt" / "logs" / "dbt.log"
+
+
+def flow_sample(data_dir: Path, end: date, run_date: date | None, log: Path) -> Sample:
+    out = log.with_suffix(".json")
+    cmd = [PYTHON, str(BENCH / "jobs.py"), "flow", "--data-dir", str(data_dir), "--end", end.isoformat(),
+           "--out", str(out)]
+    if run_date is not None:
+        cmd += ["--run-date", run_date.isoformat()]
+    sample = run_measured(cmd, child_env(data_dir), log, ROOT)
+    detail = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {"status": "crashed"}
+    return Sample(sample.wall_s, sample.cpu_s, sample.peak_rss_mb, sample.returncode, detail)
+
+
+def measure_full(args: argparse.Namespace, work: Path, history: Path, last: date) -> dict[str, Any]:
+    target, samples = work / "runs" / "warehouse", []
+    for repeat in range(args.repeats):
+        fresh_data_dir(target, history)
+        samples.append(flow_sample(target, last, None, work / "logs" / f"full-{repeat}.log"))
+        print(f"  full build #{repeat + 1}: {samples[-1].wall_s:.1f} s ({samples[-1].detail.get('status')})",
+              flush=True)
+    snapshot = work / "runs" / "snapshot"
+    copy_data_dir(target, snapshot)
+    return {**summarise(samples), "dbt_profile_last_repeat": profile(dbt_log(target))}
+
+
+def measure_incremental(args: argparse.Namespace, work: Path, extra: Path, day: date) -> dict[str, Any]:
+    """Restore the published history (same path: dbt's partial parse stays valid), land one day, run."""
+    target, snapshot, samples = work / "runs" / "warehouse", work / "runs" / "snapshot", []
+    history_log = dbt_log(snapshot).stat().st_size if dbt_log(snapshot).is_file() else 0
+    for repeat in range(args.repeats):
+        copy_data_dir(snapshot, target)
+        link_tree(extra, target / "landing")
+        samples.append(flow_sample(target, day, day, work / "logs" / f"incremental-{repeat}.log"))
+        print(f"  incremental day #{repeat + 1}: {samples[-1].wall_s:.1f} s ({samples[-1].detail.get('status')})",
+              flush=True)
+    return {**summarise(samples), "dbt_profile_last_repeat": profile(dbt_log(target), skip_bytes=history_log)}
+
+
+def measure_simple(args: argparse.Namespace, work: Path, name: str, cmd: list[str]) -> dict[str, Any]:
+    samples = []
+    for repeat in range(args.repeats):
+        samples.append(run_measured(cmd, child_env(), work / "logs" / f"{name}-{repeat}.log", ROOT))
+        print(f"  {name} #{repeat + 1}: {samples[-1].wall_s:.1f} s", flush=True)
+    return summarise(samples)
+
+
+def machine() -> dict[str, Any]:
+    meminfo = Path("/proc/meminfo").read_text(encoding="utf-8").split()
+    total_kb = int(meminfo[meminfo.index("MemTotal:") + 1])
+    return {
+        "cores": os.cpu_count(), "ram_gb": round(total_kb / 1024 / 1024, 1), "python": platform.python_version(),
+        "duckdb": duckdb.__version__, "platform": platform.platform(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "duckdb_threads": os.environ.get("JOURNEY_DUCKDB_THREADS", "2"),
+        "duckdb_memory_limit": os.environ.get("JOURNEY_DUCKDB_MEMORY_LIMIT", "4GB"),
+    }
+
+
+def warehouse_counts(warehouse: Path) -> dict[str, int | None]:
+    if not warehouse.is_file():
+        return {}
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    counts: dict[str, int | None] = {}
+    for table in ("marts.fct_touchpoints", "marts.fct_encounters", "raw.ehr_slot"):
+        try:
+            row = conn.sql(f"select count(*) from {table}").fetchone()
+            counts[table] = int(row[0]) if row else None
+        except duckdb.Error:
+            counts[table] = None
+    conn.close()
+    return counts
+
+
+def goals(results: dict[str, Any]) -> dict[str, Any]:
+    full, incr, floor = results.get("full_build_s"), results.get("incremental_day_s"), results.get("floor_s")
+    rss, rate = results.get("peak_rss_mb"), results["generator"]["rows_per_second"]
+    checks: dict[str, Any] = {}
+    if full and floor:
+        checks["full_build_over_floor"] = {"value": round(full / floor, 1), "goal": "<= 2", "met": full <= 2 * floor}
+    if full and incr:
+        checks["incremental_over_full"] = {"value": round(incr / full, 3), "goal": "<= 0.10", "met": incr <= 0.1 * full}
+    if rss:
+        checks["peak_rss_mb"] = {"value": rss, "goal": "<= 4096 at 10 M touchpoints", "met": rss <= 4096}
+    checks["generator_rows_per_s"] = {"value": round(rate), "goal": ">= 1,000,000", "met": rate >= 1_000_000}
+    return checks
+
+
+def markdown(results: dict[str, Any]) -> str:
+    rows = ["| measure | wall s | CPU s | peak RSS MB | ok |", "|---|---:|---:|---:|---|"]
+    for name, entry in results["measures"].items():
+        rows.append(f"| {name} | {entry['wall_s']:.1f} | {entry['cpu_s']:.1f} | {entry['peak_rss_mb']:.0f} | "
+                    f"{'yes' if entry['ok'] else 'no'} |")
+    for name in ("full_build", "incremental_day"):
+        stages = results["measures"].get(name, {}).get("stage_seconds")
+        if stages:
+            rows.append(f"\n{name} stages (median s): " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
+    return "\n".join(rows)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    work = args.data_dir.resolve()
+    report, history, extra = prepare_landing(args, work)
+    first = date.fromisoformat(args.start)
+    last, extra_day = first + timedelta(days=args.days - 1), first + timedelta(days=args.days)
+    results: dict[str, Any] = {
+        "params": {"scale": args.scale, "days": args.days, "repeats": args.repeats, "seed": args.seed,
+                   "start": args.start, "skip": sorted(args.skip)},
+        "machine": machine(),
+        "generator": {"days": report["days"], "rows": report["total_rows"], "seconds": report["seconds"],
+                      "rows_per_second": round(report["rows_per_second"]), "process": report.get("process")},
+        "landed_rows": report["rows"],
+        "touchpoints_landed": sum(report["rows"].get(k, 0) for k in TOUCHPOINT_SOURCES),
+        "encounters": report["rows"].get("ehr/Encounter", 0),
+        "measures": {},
+    }
+    measures: dict[str, Any] = results["measures"]
+    if "full" not in args.skip:
+        measures["full_build"] = measure_full(args, work, history, last)
+    full_ok = measures.get("full_build", {}).get("ok", False)
+    if "incremental" not in args.skip and full_ok:
+        measures["incremental_day"] = measure_incremental(args, work, extra, extra_day)
+    elif "incremental" not in args.skip:
+        results["incremental_skipped"] = "the full build did not publish, so there is no history to add a day to"
+    floor_db, pandas_out = work / "floor.duckdb", work / "pandas"
+    if "floor" not in args.skip:
+        measures["floor"] = measure_simple(args, work, "floor", [
+            PYTHON, str(BENCH / "jobs.py"), "floor", "--landing", str(history), "--db", str(floor_db)])
+    if "pandas" not in args.skip:
+        measures["pandas"] = measure_simple(args, work, "pandas", [
+            PYTHON, str(BENCH / "pandas_baseline.py"), str(history), str(pandas_out)])
+    snapshot_wh = work / "runs" / "snapshot" / "warehouse" / "journey.duckdb"
+    counts = warehouse_counts(snapshot_wh)
+    results["warehouse_counts"] = counts
+    results["touchpoints"] = counts.get("marts.fct_touchpoints") or results["touchpoints_landed"]
+    for key, name in (("full_build_s", "full_build"), ("incremental_day_s", "incremental_day"), ("floor_s", "floor"),
+                      ("pandas_s", "pandas")):
+        results[key] = measures.get(name, {}).get("wall_s")
+    results["peak_rss_mb"] = max((m["peak_rss_mb"] for m in measures.values()), default=None)
+    results["goals"] = goals(results)
+    if floor_db.is_file():
+        results["agreement"] = agreement(floor_db, pandas_out, snapshot_wh if full_ok else None)
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return results
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # Defaults that finish `make bench` in about 30 minutes on a shared 2-core machine; the issue's
+    # network scale (--days 365 --scale 5.8) would take many hours today (bench/README.md).
+    parser.add_argument("--scale", type=float, default=0.2, help="generator scale (1.0 ≈ 950 encounters/day)")
+    parser.add_argument("--days", type=int, default=14, help="days of history (one more day is the increment)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per measure; the median is reported")
+    parser.add_argument("--out", type=Path, default=BENCH / "results" / "latest.json")
+    parser.add_argument("--data-dir", type=Path, default=BENCH / "data")
+    parser.add_argument("--start", default="2026-01-05", help="first drop day")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--skip", nargs="*", default=[], choices=MEASURES, help="measures to leave out")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    args.skip = set(args.skip)
+    started = time.perf_counter()
+    results = run(args)
+    results["bench_wall_s"] = round(time.perf_counter() - started, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    print(markdown(results))
+    print(f"results: {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Alerts and the failure frame, with a real HTTP server on 127.0.0.1 receiving the webhook.
+
+Fast tests: the guard around a run (lock, recovery of a killed run's leftovers, failure record,
+alert) without a Prefect run. The end-to-end CLI test (real flow fails → webhook → exit code) is
+marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from journey.config import Settings
+from journey.generate import generate
+from journey.ops.alerts import Alert, send_alert
+from journey.ops.guard import guarded_run, recover
+from journey.ops.lock import RunInProgress, acquire_run_lock
+from journey.ops.runlog import read_runs, write_run
+from journey.runs import RunSummary
+
+START = date(2026, 3, 2)
+
+
+class Webhook:
+    """A real HTTP server collecting the JSON bodies POSTed to it."""
+
+    def __init__(self) -> None:
+        received: list[dict[str, object]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                received.append(json.loads(body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.received = received
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/journey?token=secret"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhook]:
+    hook = Webhook()
+    monkeypatch.setenv("JOURNEY_WEBHOOK_URL", hook.url)
+    yield hook
+    hook.close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_alert_is_posted_as_json(webhook: Webhook) -> None:
+    settings = Settings()
+    alert = Alert(run_id="r1", run_date="2026-03-02", stage="dbt", reason="dbt build failed", status="failed")
+    assert send_alert(settings, alert) is True
+    assert webhook.received == [{"run_id": "r1", "run_date": "2026-03-02", "stage": "dbt",
+                                 "reason": "dbt build failed", "status": "failed", "source": "journey"}]
+
+
+def test_failed_run_is_recorded_and_alerted_and_an_unreachable_webhook_never_masks_the_error(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("JOURNEY_WEBHOOK_URL", f"http://127.0.0.1:{_closed_port()}/hook")
+    settings = Settings()
+    summary = RunSummary.begin(START)
+    settings.work_path.write_bytes(b"half-built working copy")
+    with pytest.raises(ValueError, match="disk on fire"), guarded_run(settings, summary):
+        summary.stage = "load"
+        raise ValueError("disk on fire")
+    assert "not delivered" in caplog.text
+    (run,) = read_runs(settings)
+    assert (run["run_id"], run["status"], run["stage"]) == (summary.run_id, "failed", "load")
+    assert run["reason"] == "ValueError: disk on fire"
+    assert not settings.work_path.exists(), "a failed run's working copy is discarded"
+    lines = (settings.log_dir / "runs.jsonl").read_text().splitlines()
+    assert json.loads(lines[-1])["status"] == "failed"
+
+
+def test_next_run_recovers_a_killed_runs_leftovers_and_alerts(settings: Settings, webhook: Webhook) -> None:
+    settings = Settings()
+    published = settings.warehouse_path
+    conn = duckdb.connect(str(published))
+    conn.execute("create table t as select 1 as v")
+    conn.close()
+    killed = RunSummary.begin(START)
+    killed.stage = "dbt"
+    write_run(settings, killed.row())  # what a run writes while in its dbt stage, before it is killed
+    leftovers = [settings.work_path, settings.work_path.with_name(settings.work_path.name + ".wal"),
+                 settings.work_path.with_name(settings.work_path.name + ".copying"),
+                 settings.warehouse_dir / "ops.duckdb.tmp", settings.warehouse_dir / ".spill" / "duckdb_temp_1.block"]
+    for path in leftovers:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"left by kill -9")
+
+    lock = acquire_run_lock(settings, "next-run", wait_seconds=0)
+    try:
+        recover(settings)
+    finally:
+        lock.release()
+
+    assert not any(path.exists() for path in leftovers)
+    assert duckdb.connect(str(published), read_only=True).execute("select v from t").fetchone() == (1,)
+    (run,) = read_runs(settings)
+    assert (run["status"], run["stage"]) == ("interrupted", "dbt")
+    assert [(a["run_id"], a["status"], a["stage"]) for a in webhook.received] == [(killed.run_id, "interrupted", "dbt")]
+
+
+_HOLD_LOCK = """
+import sys, time
+from journey.config import Settings
+from journey.ops.lock import acquire_run_lock
+lock = acquire_run_lock(Settings(), "holder", wait_seconds=0)
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def test_run_lock_is_exclusive_and_a_killed_holder_leaves_no_stale_lock(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOURNEY_RUN_LOCK_WAIT_SECONDS", "0")
+    settings = Settings()
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK], stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ))
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunInProgress, match=f'"pid": {holder.pid}'):
+            acquire_run_lock(settings, "second", wait_seconds=0)
+        summary = RunSummary.begin(START)
+        with pytest.raises(RunInProgress), guarded_run(settings, summary):
+            pytest.fail("the body must not run without the lock")
+        assert read_runs(settings) == [], "a run that never got the lock does not touch the run log"
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    acquire_run_lock(settings, "after-kill", wait_seconds=0).release()
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("prefect")
+def test_cli_run_failure_posts_webhook_and_exits_non_zero(settings: Settings, webhook: Webhook) -> None:
+    """A real `journey run`: first a stage timeout, then an error-severity check; both alert and exit 1."""
+    generate(settings.landing_dir, settings.generator_dir, start=START, days=1, scale=0.02, seed=7)
+    env = {**os.environ, "JOURNEY_TIMEOUTS__STAGE": "1"}
+    timed_out = subprocess.run([str(Path(sys.executable).with_name("journey")), "run", "--date", "2026-03-02"],
+                               env=env, capture_output=True, text=True, timeout=900)
+    assert timed_out.returncode != 0
+    assert "error: run failed" in timed_out.stderr and "timed out" in timed_out.stderr
+    assert not settings.warehouse_path.exists(), "a failed run publishes nothing"
+
+    touches = settings.landing_dir / "crm" / START.isoformat() / "touches.jsonl"
+    touches.write_text("this is not json\n" * 30, encoding="utf-8")
+    rejected = subprocess.run([str(Path(sys.executable).with_name("journey")), "run", "--date", "2026-03-02"],
+                              env=dict(os.environ), capture_output=True, text=True, timeout=900)
+    assert rejected.returncode != 0
+    assert "error:" in rejected.stderr and "max_quarantine_share" in rejected.stderr
+
+    first, second = webhook.received
+    assert (first["status"], first["stage"], first["run_date"]) == ("failed", "stage", "2026-03-02")
+    assert "TaskRunTimeoutError" in str(first["reason"])
+    assert (second["status"], second["stage"]) == ("failed", "validate")
+    assert "crm/2026-03-02/touches.jsonl" in str(second["reason"])
+    assert [run["status"] for run in read_runs(settings)] == ["failed", "failed"]
+    assert {str(run["run_id"]) for run in read_runs(settings)} == {first["run_id"], second["run_id"]}
