@@ -4,6 +4,7 @@ orchestrator with it. Partial parsing stays on: the target dir persists under th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -97,13 +98,36 @@ def run_dbt(settings: Settings, database: Path, *args: str, vars: dict[str, obje
 DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
 
 
-def build_docs_site(settings: Settings, database: Path) -> Path:
-    """Generate the dbt docs site (lineage, every model and column) into ``site/dbt/``."""
-    run_dbt(settings, database, "docs", "generate", "--static")
+def project_fingerprint(project_dir: Path) -> str:
+    """SHA-256 over every file that shapes the docs site (models, macros, seeds, tests, project)."""
+    digest = hashlib.sha256()
+    paths = [project_dir / "dbt_project.yml"]
+    for folder in ("models", "macros", "seeds", "tests/dbt", "analyses"):
+        paths += sorted(p for p in (project_dir / folder).rglob("*") if p.is_file())
+    for path in paths:
+        if path.is_file():
+            digest.update(str(path.relative_to(project_dir)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def build_docs_site(settings: Settings, database: Path, *, force: bool = False) -> Path:
+    """Generate the dbt docs site (lineage, every model and column) into ``site/dbt/``.
+
+    Skipped when the site was built from the same project files (the nightly run then spends
+    nothing on docs; row counts in the catalog refresh with the next model change or ``force``).
+    """
     site = settings.site_dir / "dbt"
+    stamp = site / ".project-sha256"
+    fingerprint = project_fingerprint(settings.project_dir)
+    if not force and (site / "index.html").is_file() and stamp.is_file() and stamp.read_text() == fingerprint:
+        log.info("dbt docs site is current (project unchanged): not rebuilt", extra={"site": str(site)})
+        return site / "index.html"
+    run_dbt(settings, database, "docs", "generate", "--static")
     site.mkdir(parents=True, exist_ok=True)
     for name in DOCS_FILES:
         source = settings.dbt_target_dir / name
         if source.is_file():
             (site / name).write_bytes(source.read_bytes())
+    stamp.write_text(fingerprint)
     return site / "index.html"
