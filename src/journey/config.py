@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     secret_file: Path | None = Field(default=None, description="File holding the HMAC key.")
     min_cell_size: int = Field(default=11, ge=1, description="Smallest published cell.")
     late_lookback_days: int = Field(default=14, ge=0, description="Incremental lookback for late data.")
+    landing_retention_days: int | None = Field(
+        default=30, ge=0,
+        description="Delete a landed file (it holds PII) once loaded and this many days old; 0 or unset = keep.",
+    )
     duckdb_threads: int = Field(default=2, ge=1)
     duckdb_memory_limit: str = Field(default="4GB")
     log_format: Literal["json", "text"] = "text"
@@ -105,7 +109,7 @@ class Settings(BaseSettings):
         default=600.0, ge=0, description="How long a run waits for another run to release the warehouse lock."
     )
     backfill_days_per_run: int = Field(
-        default=7, ge=1, description="Drop days per run in a backfill; each run publishes, so a rerun resumes."
+        default=31, ge=1, description="Drop days per run in a backfill; each run publishes, so a rerun resumes."
     )
 
     # -- derived paths -------------------------------------------------------------------------
