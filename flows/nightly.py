@@ -1,7 +1,7 @@
 """The nightly Prefect flow: a table of contents over journey's steps (logic lives in src/journey).
 
     discover → prepare working copy → load each day in order → validate landing → stage → validate staging
-             → dbt build → validate marts → docs → record → publish
+             → dbt build → validate marts → docs → record → publish → landing retention
 
 Around it, ``guarded_run`` holds the warehouse lock, cleans up after killed runs, and on failure
 records the run, discards the working copy and sends the webhook alert. Only extraction (discover,
@@ -29,6 +29,7 @@ from prefect.tasks import exponential_backoff
 from journey.config import Settings, apply_runtime_env
 from journey.ops.backfill import BackfillStopped, backfill_segments, stopped_message
 from journey.ops.guard import describe, guarded_run
+from journey.privacy.retention import apply_retention
 from journey.quality.gate import GateReport, validate_stage
 from journey.quality.replay import ReplayReport, reinstate_quarantined
 from journey.runs import DayLoad, RunPlan, RunSummary, load_day, mark_stage, plan_run, publish_run, record_run
@@ -44,6 +45,7 @@ load_task = task(load_day, name="load-day", cache_policy=NONE)
 dbt_task = task(run_dbt, name="dbt", cache_policy=NONE)
 validate_task = task(validate_stage, name="validate", cache_policy=NONE)
 replay_task = task(reinstate_quarantined, name="replay-quarantine", cache_policy=NONE)
+retention_task = task(apply_retention, name="landing-retention", cache_policy=NONE)
 docs_task = task(build_docs_site, name="docs", cache_policy=NONE)
 publish_task = task(publish_run, name="publish", cache_policy=NONE)
 
@@ -156,6 +158,9 @@ def nightly(
         _timed(settings, summary, "publish", lambda: tasks.publish(settings, summary, work))
         summary.finish("succeeded")
         record_run(settings, summary)
+        if settings.landing_retention_days:
+            # After publish, under the run lock: only files the published manifest holds can go.
+            retention_task(settings)
     return _result(settings, summary, plan)
 
 

@@ -1,15 +1,54 @@
-{#- Small-cell rule: a rate or percentile over fewer than var('min_cell_size') units is NULL. -#}
+{#-
+  Small-cell rule — the one implementation every metrics_* model uses.
+
+  A rate, percentage, percentile or mean computed over fewer than var('min_cell_size') units
+  (default 11) is published as NULL, and its flag says it was suppressed:
+    * suppress(value, n)        the value, or NULL when 0 < n < min_cell_size (NULL anyway when n = 0)
+    * is_suppressed(n)          the per-metric `*_suppressed` flag: 0 < n < min_cell_size
+    * safe_rate(num, den)       num ÷ den as a double, suppressed on den
+    * safe_pct(num, den)        100 × num ÷ den rounded to 2 decimals, suppressed on den
+    * any_suppressed([n, ...])  the row-level `suppressed` flag: some metric on the row was suppressed
+    * is_small_cell(n)          the row's main unit count is below min_cell_size (0 included)
+  A cell with no units (n = 0) has nothing to publish: its value is NULL and its flag false, so
+  "suppressed" always means "there was a number, and it was hidden".
+  Counts (units, numerators) are published as they are: analysts need them to add cells up
+  correctly (e.g. a month from its days), and a count does not pretend to be a stable rate.
+-#}
 {% macro suppress(value_expression, unit_count_expression) -%}
     case when {{ unit_count_expression }} >= {{ var('min_cell_size') }} then {{ value_expression }} end
 {%- endmacro %}
 
 {% macro is_suppressed(unit_count_expression) -%}
+    (coalesce({{ unit_count_expression }}, 0) between 1 and {{ var('min_cell_size') }} - 1)
+{%- endmacro %}
+
+{% macro is_small_cell(unit_count_expression) -%}
     (coalesce({{ unit_count_expression }}, 0) < {{ var('min_cell_size') }})
+{%- endmacro %}
+
+{% macro any_suppressed(unit_count_expressions) -%}
+    (
+    {%- for unit_count_expression in unit_count_expressions %}
+        {{ is_suppressed(unit_count_expression) }}{{ ' or' if not loop.last }}
+    {%- endfor %}
+    )
 {%- endmacro %}
 
 {#- numerator ÷ denominator as a rate in [0, 1], suppressed for small denominators. -#}
 {% macro safe_rate(numerator_expression, denominator_expression) -%}
     {{ suppress('cast(' ~ numerator_expression ~ ' as double) / nullif(' ~ denominator_expression ~ ', 0)', denominator_expression) }}
+{%- endmacro %}
+
+{#- 100 × numerator ÷ denominator in [0, 100], 2 decimals, suppressed for small denominators. -#}
+{% macro safe_pct(numerator_expression, denominator_expression) -%}
+    round(100.0 * {{ safe_rate(numerator_expression, denominator_expression) }}, 2)
+{%- endmacro %}
+
+{#- Net Promoter Score in [-100, 100], 2 decimals, suppressed on the scored responses. -#}
+{% macro nps(promoters_expression, detractors_expression, scored_expression) -%}
+    round({{ suppress(
+        '100.0 * (' ~ promoters_expression ~ ' - ' ~ detractors_expression ~ ') / nullif(' ~ scored_expression ~ ', 0)',
+        scored_expression) }}, 2)
 {%- endmacro %}
 
 {#- md5 of the parts joined with '|' (NULL parts as an empty string): a stable text key. -#}

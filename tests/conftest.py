@@ -20,6 +20,8 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     data = tmp_path / "data"
     monkeypatch.setenv("JOURNEY_DATA_DIR", str(data))
     monkeypatch.setenv("JOURNEY_SECRET", "test-secret-not-for-production")
+    # Generated drops are dated in the past: keep them (retention has its own tests).
+    monkeypatch.setenv("JOURNEY_LANDING_RETENTION_DAYS", "0")
     built = Settings()
     built.ensure_dirs()
     return built

@@ -108,6 +108,7 @@ joined as (
         encounters.discharge_disposition_system,
         encounters.period_start_at,
         encounters.period_end_at,
+        encounters._loaded_at,
         status_times.arrived_status_at,
         status_times.triaged_status_at,
         status_times.in_progress_status_at,
@@ -163,6 +164,10 @@ derived as (
             else 'none'
         end as provider_seen_source,
 
+        -- placed in a treatment room (CMS ED timeliness): the first treatment-room location, else
+        -- the in-progress status (an EHR without locations records placement as the provider start)
+        coalesce(treatment_location_start_at, in_progress_status_at) as treatment_room_at,
+
         -- departure: the finished status, else the end of the last location, else period.end
         coalesce(finished_status_at, last_location_end_at, period_end_at) as departed_at,
         case
@@ -216,12 +221,16 @@ final as (
         provider_seen_source,
         departed_at,
         departed_source,
+        treatment_room_at,
         -- the source of the wait that matters most (door to provider): decides the encounter's
         -- timestamp_source; period never yields a provider time, so it is status_history/location/none
         provider_seen_source as timestamp_source,
         is_lwbs,
         (encounter_status in ('arrived', 'triaged', 'in-progress', 'onleave', 'finished') or is_lwbs)
-            as is_visit
+            as is_visit,
+        -- when the version kept was loaded: facts built incrementally rebuild encounters loaded since
+        -- their last run
+        _loaded_at as source_loaded_at
 
     from flagged
 

@@ -66,7 +66,8 @@ crm_touchpoints as (
         cast(null as varchar) as appointment_id,
         campaigns.department_code,
         coalesce(touches.channel_code, 'unknown') as channel_code,
-        touches.campaign_id
+        touches.campaign_id,
+        greatest(touches._loaded_at, campaigns._loaded_at) as source_loaded_at
 
     from touches
     left join campaigns
@@ -87,7 +88,8 @@ booking_touchpoints as (
         appointment_id,
         department_code,
         coalesce(booking_channel_code, 'unknown') as channel_code,
-        cast(null as varchar) as campaign_id
+        cast(null as varchar) as campaign_id,
+        _loaded_at as source_loaded_at
 
     from appointments
     where booked_at is not null
@@ -101,6 +103,7 @@ visit_events as (
         encounters.patient_key,
         encounters.appointment_id,
         encounters.department_code,
+        encounters.source_loaded_at,
         events.touchpoint_type,
         events.occurred_at
 
@@ -128,7 +131,8 @@ visit_touchpoints as (
         appointment_id,
         department_code,
         cast(null as varchar) as channel_code,
-        cast(null as varchar) as campaign_id
+        cast(null as varchar) as campaign_id,
+        source_loaded_at
 
     from visit_events
     where occurred_at is not null
@@ -148,7 +152,8 @@ survey_touchpoints as (
         cast(null as varchar) as appointment_id,
         encounters.department_code,
         cast(null as varchar) as channel_code,
-        cast(null as varchar) as campaign_id
+        cast(null as varchar) as campaign_id,
+        greatest(survey_responses._loaded_at, encounters.source_loaded_at) as source_loaded_at
 
     from survey_responses
     left join encounters
@@ -170,7 +175,8 @@ follow_up_touchpoints as (
         cast(null as varchar) as appointment_id,
         encounters.department_code,
         'phone' as channel_code,
-        cast(null as varchar) as campaign_id
+        cast(null as varchar) as campaign_id,
+        greatest(follow_ups._loaded_at, encounters.source_loaded_at) as source_loaded_at
 
     from follow_ups
     left join encounters
@@ -194,7 +200,8 @@ complaint_touchpoints as (
         -- complaint channels (phone, wechat, web, in_person, letter) only partly overlap the
         -- marketing channel list: keep the overlapping ones, the rest stay on fct_complaints
         case when complaint_channel in ('phone', 'wechat', 'web') then complaint_channel end as channel_code,
-        cast(null as varchar) as campaign_id
+        cast(null as varchar) as campaign_id,
+        _loaded_at as source_loaded_at
 
     from complaints
     where received_at is not null
@@ -214,7 +221,8 @@ review_touchpoints as (
         cast(null as varchar) as appointment_id,
         department_code,
         cast(null as varchar) as channel_code,
-        cast(null as varchar) as campaign_id
+        cast(null as varchar) as campaign_id,
+        _loaded_at as source_loaded_at
 
     from reviews
     where posted_at is not null
@@ -253,7 +261,8 @@ final as (
         appointment_id,
         department_code,
         channel_code,
-        campaign_id
+        campaign_id,
+        source_loaded_at
 
     from unioned
 

@@ -1,5 +1,5 @@
--- metrics_wait_daily counts every visit with an arrival exactly once, and every appointment with a
--- start date in the scheduled population exactly once.
+-- metrics_wait_daily counts every visit with an arrival exactly once, and every appointment in the
+-- scheduled population starting on or before the last day with visits exactly once.
 with
 
 metric_totals as (
@@ -20,7 +20,9 @@ fact_totals as (
             as encounters,
         (select count(*) from {{ ref('fct_encounters') }} where is_visit and is_lwbs and arrived_local_date is not null)
             as lwbs_encounters,
-        (select count(*) from {{ ref('fct_appointments') }} where is_scheduled and start_local_date is not null)
+        (select count(*) from {{ ref('fct_appointments') }}
+         where is_scheduled
+           and start_local_date <= (select max(arrived_local_date) from {{ ref('fct_encounters') }} where is_visit))
             as appointments_scheduled
 
 )

@@ -83,11 +83,12 @@ final as (
         appointment_status = 'noshow' as is_no_show,
         appointment_status = 'cancelled' as is_cancelled,
         appointment_status in ('fulfilled', 'arrived', 'checked-in') as is_kept,
-        -- cancelled within 24 h before the start (or after it); unknown when the cancel time is missing
+        -- cancelled inside the notice window (var late_cancel_notice_hours, default 24 h) before the
+        -- start, or after it; unknown when the cancel time is missing
         case
             when appointment_status <> 'cancelled' then false
             when cancelled_at is null or start_at is null then null
-            else cancelled_at >= start_at - interval 24 hour
+            else cancelled_at >= start_at - interval {{ var('late_cancel_notice_hours') }} hour
         end as is_late_cancel,
         -- appointments whose outcome is known: kept or no-show (the no-show denominator)
         appointment_status in ('fulfilled', 'arrived', 'checked-in', 'noshow') as is_due,

@@ -1,5 +1,20 @@
--- One row per encounter (latest version): derived timestamps and waits, LWBS, visit sequence and the
--- primary survey answers.
+-- One row per encounter (latest version): derived timestamps and waits, LWBS, CMS ED-timeliness
+-- components, visit sequence and the primary survey answers.
+--
+-- Incremental (delete+insert on encounter_id). Each run rebuilds every encounter of each patient who
+-- has an encounter that
+--   * arrived within var('late_lookback_days') days of the latest arrival already built, or
+--   * is not built yet, or
+--   * has an input (encounter version, fulfilled appointment, any survey response) loaded after the
+--     latest source_loaded_at already built — a survey or re-export arriving weeks late included.
+-- The whole patient is rebuilt because visit_number / is_first_visit depend on the patient's other
+-- visits. Seed edits (departments, wait targets) and Location re-exports need `--full-refresh`.
+{{ config(
+    materialized='incremental',
+    unique_key='encounter_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns'
+) }}
 with
 
 encounters as (
@@ -46,10 +61,76 @@ primary_responses as (
 
 ),
 
+response_loads as (
+
+    select encounter_id, max(_loaded_at) as responses_loaded_at
+    from {{ ref('stg_ehr__questionnaire_responses') }}
+    where encounter_id is not null
+    group by encounter_id
+
+),
+
+inputs_loaded as (
+
+    select
+        encounters.encounter_id,
+        encounters.patient_key,
+        encounters.arrived_at,
+        greatest(encounters.source_loaded_at, appointments._loaded_at, response_loads.responses_loaded_at)
+            as source_loaded_at
+
+    from encounters
+    left join appointments
+        on encounters.appointment_id = appointments.appointment_id
+    left join response_loads
+        on encounters.encounter_id = response_loads.encounter_id
+
+),
+
+{% if is_incremental_with("source_loaded_at") -%}
+built as (
+
+    {{ incremental_bounds('arrived_local_date') }}
+
+),
+
+changed_encounters as (
+
+    select inputs_loaded.encounter_id, inputs_loaded.patient_key
+    from inputs_loaded
+    cross join built
+    left join {{ this }} as existing
+        on inputs_loaded.encounter_id = existing.encounter_id
+    where existing.encounter_id is null
+       or inputs_loaded.source_loaded_at > built.max_source_loaded_at
+       or {{ to_local_date('inputs_loaded.arrived_at') }}
+            >= built.max_event_date - interval {{ var('late_lookback_days') }} day
+
+),
+
+in_scope as (
+
+    select encounter_id from changed_encounters
+    union
+    select inputs_loaded.encounter_id
+    from inputs_loaded
+    inner join changed_encounters
+        on inputs_loaded.patient_key = changed_encounters.patient_key
+
+),
+{%- else -%}
+in_scope as (
+
+    select encounter_id from inputs_loaded
+
+),
+{%- endif %}
+
 joined as (
 
     select
-        encounters.*,
+        encounters.* exclude (source_loaded_at),
+        inputs_loaded.source_loaded_at,
         coalesce(departments.department_code, 'unknown') as mart_department_code,
         appointments.booked_at as appointment_booked_at,
         appointments.start_at as appointment_start_at,
@@ -67,6 +148,10 @@ joined as (
         primary_responses.discharge_information
 
     from encounters
+    inner join in_scope
+        on encounters.encounter_id = in_scope.encounter_id
+    inner join inputs_loaded
+        on encounters.encounter_id = inputs_loaded.encounter_id
     left join departments
         on encounters.department_code = departments.department_code
     left join appointments
@@ -89,6 +174,7 @@ measured as (
         {{ minutes_between('arrived_at', 'provider_seen_at') }} as door_to_provider_min,
         {{ minutes_between('arrived_at', 'departed_at') }} as door_to_departure_min,
         {{ hours_between('arrived_at', 'departed_at') }} as length_of_stay_hours,
+        {{ minutes_between('arrived_at', 'treatment_room_at') }} as door_to_treatment_room_min,
         {{ days_between('appointment_booked_at', 'coalesce(appointment_start_at, arrived_at)') }}
             as booking_lead_time_days
 
@@ -132,6 +218,22 @@ final as (
             when is_lwbs or door_to_provider_min is null or door_to_provider_target_min is null then null
             else door_to_provider_min <= door_to_provider_target_min
         end as is_seen_within_target,
+        treatment_room_at,
+        door_to_treatment_room_min,
+        -- CMS Emergency Care Access & Timeliness (CMS1244) numerator components, ED visits only.
+        -- Boarding (decision to admit → ED departure) needs a decision-to-admit time the source
+        -- contract does not carry: that component is NULL and not counted.
+        case when encounter_class = 'EMER' and is_visit then coalesce(door_to_treatment_room_min > 60, false) end
+            as is_treatment_room_wait_over_60min,
+        cast(null as boolean) as is_ed_boarding_over_240min,
+        case when encounter_class = 'EMER' and is_visit then coalesce(door_to_departure_min > 480, false) end
+            as is_ed_stay_over_480min,
+        case
+            when encounter_class = 'EMER' and is_visit then
+                coalesce(door_to_treatment_room_min > 60, false)
+                or is_lwbs
+                or coalesce(door_to_departure_min > 480, false)
+        end as is_ed_timeliness_event,
         response_id as survey_response_id,
         nps_score,
         overall_rating,
@@ -140,7 +242,8 @@ final as (
         responsiveness,
         cleanliness,
         quietness,
-        discharge_information
+        discharge_information,
+        source_loaded_at
 
     from measured
 

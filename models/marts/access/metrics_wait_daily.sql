@@ -1,4 +1,5 @@
--- Waits, LWBS and appointment access per hospital-local day × department × encounter class.
+-- Waits, LWBS and appointment access per hospital-local day × department × encounter class, up to
+-- the last day with visits in the data.
 -- Percentiles are quantile_cont (linear interpolation) over the units having both timestamps. Every
 -- rate / percentile over fewer than var('min_cell_size') units is NULL and flagged *_suppressed.
 with
@@ -51,7 +52,11 @@ encounter_daily as (
         quantile_cont(length_of_stay_hours, 0.9) as los_p90_raw,
         count(*) filter (where is_lwbs) as lwbs_encounters,
         count(is_seen_within_target) as target_n,
-        count(*) filter (where is_seen_within_target) as seen_within_target_encounters
+        count(*) filter (where is_seen_within_target) as seen_within_target_encounters,
+        count(is_ed_timeliness_event) as ed_timeliness_n,
+        count(*) filter (where is_ed_timeliness_event) as ed_timeliness_events,
+        count(*) filter (where is_treatment_room_wait_over_60min) as treatment_room_wait_over_60min_encounters,
+        count(*) filter (where is_ed_stay_over_480min) as ed_stay_over_480min_encounters
 
     from visits
     group by all
@@ -66,6 +71,7 @@ appointment_daily as (
         encounter_class,
         count(*) filter (where is_due) as appointments_due,
         count(*) filter (where is_no_show) as no_shows,
+        count(*) filter (where is_due or is_late_cancel) as no_show_n,
         count(*) filter (where is_scheduled) as appointments_scheduled,
         count(*) filter (where is_late_cancel) as late_cancellations,
         count(booking_lead_time_days) filter (where is_scheduled) as booking_lead_time_n,
@@ -73,7 +79,10 @@ appointment_daily as (
         quantile_cont(booking_lead_time_days, 0.9) filter (where is_scheduled) as booking_lead_time_p90_raw
 
     from appointments
-    where start_local_date is not null
+    -- appointments up to the last day with visits in the data: later ones have not happened yet
+    -- (their outcome, late cancellation and lead time are not final), and a day × department cell
+    -- exists only once visits are recorded
+    where start_local_date <= (select max(arrived_local_date) from visits)
     group by all
 
 ),
@@ -100,8 +109,14 @@ joined as (
         coalesce(encounter_daily.lwbs_encounters, 0) as lwbs_encounters,
         coalesce(encounter_daily.target_n, 0) as target_n,
         coalesce(encounter_daily.seen_within_target_encounters, 0) as seen_within_target_encounters,
+        coalesce(encounter_daily.ed_timeliness_n, 0) as ed_timeliness_n,
+        coalesce(encounter_daily.ed_timeliness_events, 0) as ed_timeliness_events,
+        coalesce(encounter_daily.treatment_room_wait_over_60min_encounters, 0)
+            as treatment_room_wait_over_60min_encounters,
+        coalesce(encounter_daily.ed_stay_over_480min_encounters, 0) as ed_stay_over_480min_encounters,
         coalesce(appointment_daily.appointments_due, 0) as appointments_due,
         coalesce(appointment_daily.no_shows, 0) as no_shows,
+        coalesce(appointment_daily.no_show_n, 0) as no_show_n,
         coalesce(appointment_daily.appointments_scheduled, 0) as appointments_scheduled,
         coalesce(appointment_daily.late_cancellations, 0) as late_cancellations,
         coalesce(appointment_daily.booking_lead_time_n, 0) as booking_lead_time_n,
@@ -125,7 +140,11 @@ final as (
         joined.department_code,
         joined.encounter_class,
         joined.encounters,
-        {{ is_suppressed('joined.encounters') }} as is_small_cell,
+        {{ is_small_cell('joined.encounters') }} as is_small_cell,
+        {{ any_suppressed(['joined.encounters', 'joined.door_to_triage_n', 'joined.door_to_provider_n',
+                           'joined.los_n', 'joined.no_show_n', 'joined.appointments_scheduled',
+                           'joined.booking_lead_time_n', 'joined.target_n', 'joined.ed_timeliness_n']) }}
+            as suppressed,
 
         joined.status_history_source_encounters,
         joined.location_source_encounters,
@@ -156,8 +175,9 @@ final as (
 
         joined.appointments_due,
         joined.no_shows,
-        {{ safe_rate('joined.no_shows', 'joined.appointments_due') }} as no_show_rate,
-        {{ is_suppressed('joined.appointments_due') }} as no_show_suppressed,
+        joined.no_show_n,
+        {{ safe_rate('joined.no_shows', 'joined.no_show_n') }} as no_show_rate,
+        {{ is_suppressed('joined.no_show_n') }} as no_show_suppressed,
 
         joined.appointments_scheduled,
         joined.late_cancellations,
@@ -174,8 +194,15 @@ final as (
         wait_targets.door_to_provider_target_min,
         joined.target_n as seen_within_target_n,
         joined.seen_within_target_encounters,
-        100.0 * {{ safe_rate('joined.seen_within_target_encounters', 'joined.target_n') }} as pct_seen_within_target,
-        {{ is_suppressed('joined.target_n') }} as seen_within_target_suppressed
+        {{ safe_pct('joined.seen_within_target_encounters', 'joined.target_n') }} as pct_seen_within_target,
+        {{ is_suppressed('joined.target_n') }} as seen_within_target_suppressed,
+
+        joined.ed_timeliness_n,
+        joined.ed_timeliness_events,
+        joined.treatment_room_wait_over_60min_encounters,
+        joined.ed_stay_over_480min_encounters,
+        {{ safe_rate('joined.ed_timeliness_events', 'joined.ed_timeliness_n') }} as ed_timeliness_rate,
+        {{ is_suppressed('joined.ed_timeliness_n') }} as ed_timeliness_suppressed
 
     from joined
     left join wait_targets

@@ -62,6 +62,23 @@ working_days as (
 
 ),
 
+working_days_elapsed as (
+
+    -- working days after the day of receipt up to and including the last day of data
+    select
+        localized.complaint_id,
+        count(dates.date_day) as working_days_elapsed
+
+    from localized
+    cross join coverage
+    left join dates
+        on dates.date_day > localized.received_local_date
+        and dates.date_day <= {{ to_local_date('coverage.complaints_as_of_at') }}
+        and dates.is_working_day
+    group by localized.complaint_id
+
+),
+
 final as (
 
     select
@@ -92,6 +109,11 @@ final as (
             or localized.received_at + interval 24 hour <= coverage.complaints_as_of_at
         ) as is_response_window_closed,
         localized.resolved_at is not null as is_resolved,
+        coalesce(working_days.working_days_to_resolution <= 7, false) as is_resolved_within_7_working_days,
+        -- resolved, or 7 working days have passed in the data: only these complaints enter the
+        -- resolution-within-7-working-days rate
+        (localized.resolved_at is not null or working_days_elapsed.working_days_elapsed >= 7)
+            as is_resolution_window_closed,
         localized.description_text,
         localized._source_file,
         localized._row_number,
@@ -100,6 +122,8 @@ final as (
     from localized
     left join working_days
         on localized.complaint_id = working_days.complaint_id
+    left join working_days_elapsed
+        on localized.complaint_id = working_days_elapsed.complaint_id
     left join departments
         on localized.department_code = departments.department_code
     left join patients

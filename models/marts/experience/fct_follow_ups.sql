@@ -27,7 +27,7 @@ coverage as (
 
 ),
 
-final as (
+described as (
 
     select
         follow_ups.follow_up_id,
@@ -42,13 +42,21 @@ final as (
         follow_ups.completed_at,
         follow_ups.outcome,
         {{ to_local_date('coalesce(follow_ups.planned_at, encounters.departed_at)') }} as planned_local_date,
+        {{ to_local_date('encounters.departed_at') }} as discharged_local_date,
+        -- window k: from the discharge to the end of local day (discharge date + planned_day); without
+        -- a known discharge, to the end of the planned day
+        coalesce(
+            {{ to_local_date('encounters.departed_at') }} + follow_ups.planned_day,
+            {{ to_local_date('follow_ups.planned_at') }}
+        ) as window_end_local_date,
         follow_ups.attempted_at is not null as is_attempted,
         follow_ups.completed_at is not null as is_completed,
         coalesce(follow_ups.planned_at <= coverage.follow_ups_as_of_at, false) as is_due,
         {{ hours_between('follow_ups.planned_at', 'follow_ups.completed_at') }} as hours_from_plan_to_completion,
         follow_ups._source_file,
         follow_ups._row_number,
-        follow_ups._batch_id
+        follow_ups._batch_id,
+        {{ to_local_date('coverage.follow_ups_as_of_at') }} as follow_ups_as_of_local_date
 
     from follow_ups
     left join encounters
@@ -56,6 +64,28 @@ final as (
     left join departments
         on coalesce(encounters.department_code, 'unknown') = departments.department_code
     cross join coverage
+
+),
+
+final as (
+
+    select
+        described.* exclude (follow_ups_as_of_local_date),
+        -- reached inside window k (on time)
+        coalesce(
+            completed_at >= coalesce(discharged_at, planned_at)
+            and {{ to_local_date('completed_at') }} <= window_end_local_date,
+            false
+        ) as is_completed_on_time,
+        -- the window is over in the data (or the call already succeeded inside it): only these
+        -- discharges enter the on-time rate, so the latest days do not look artificially bad
+        coalesce(
+            window_end_local_date < follow_ups_as_of_local_date
+            or (completed_at is not null and {{ to_local_date('completed_at') }} <= window_end_local_date),
+            false
+        ) as is_window_closed
+
+    from described
 
 )
 

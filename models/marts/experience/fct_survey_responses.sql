@@ -1,7 +1,6 @@
 -- One row per post-visit survey response. The first completed response to an encounter is its
 -- primary response: the one every satisfaction metric counts.
-{%- set hcahps_items = ['nurse_communication', 'doctor_communication', 'responsiveness',
-                        'cleanliness', 'quietness', 'discharge_information'] %}
+{%- set hcahps_items = hcahps_items() %}
 with
 
 survey_responses as (

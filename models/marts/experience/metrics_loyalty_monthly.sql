@@ -1,7 +1,12 @@
--- Returns, follow-up completion and complaint responsiveness per month × department.
---   returns:    month of the index visit; a window counts only once it has fully elapsed in the data
---   follow-ups: month the call was planned; only calls already due when the data ends
---   complaints: month received; only complaints whose 24-hour window is over
+-- Returns, follow-up calls, complaint handling and online reviews per month × department.
+--   returns:    month the index visit ended (departure, else arrival); a window counts only once it
+--               has fully elapsed in the data
+--   follow-ups: month of the discharge; one unit = one discharge with a call planned for day k whose
+--               window k is over in the data
+--   complaints: month received; only complaints whose 24-hour / 7-working-day window is over
+--   reviews:    month posted
+{%- set return_windows = [30, 90, 365] %}
+{%- set follow_up_days = [3, 7, 30] %}
 with
 
 visits as (
@@ -28,13 +33,19 @@ complaints as (
 
 ),
 
+reviews_monthly as (
+
+    select * from {{ ref('int_reviews_aggregated') }}
+
+),
+
 visit_monthly as (
 
     select
-        cast(date_trunc('month', encounters.arrived_local_date) as date) as month_start_date,
+        cast(date_trunc('month', {{ to_local_date('visits.visit_ended_at') }}) as date) as month_start_date,
         encounters.department_code,
         count(*) as index_visits,
-        {%- for days in [30, 90, 365] %}
+        {%- for days in return_windows %}
         count(*) filter (where visits.is_return_window_{{ days }}d_closed) as return_{{ days }}d_n,
         count(*) filter (where visits.is_return_window_{{ days }}d_closed and visits.has_return_within_{{ days }}d)
             as returns_{{ days }}d{{ ',' if not loop.last }}
@@ -47,19 +58,43 @@ visit_monthly as (
 
 ),
 
+follow_up_discharges as (
+
+    -- one row per discharge × planned day (several call records for one discharge count once)
+    select
+        encounter_id,
+        planned_day,
+        department_code,
+        cast(date_trunc('month', coalesce(min(discharged_local_date), min(planned_local_date))) as date)
+            as month_start_date,
+        bool_or(is_window_closed) as is_window_closed,
+        bool_or(is_attempted) as is_attempted,
+        bool_or(is_completed) as is_reached,
+        bool_or(is_completed_on_time) as is_completed_on_time
+
+    from follow_ups
+    where encounter_id is not null
+    group by encounter_id, planned_day, department_code
+
+),
+
 follow_up_monthly as (
 
     select
-        cast(date_trunc('month', planned_local_date) as date) as month_start_date,
+        month_start_date,
         department_code,
-        {%- for day in [3, 7, 30] %}
-        count(*) filter (where is_due and planned_day = {{ day }}) as follow_up_day{{ day }}_due,
-        count(*) filter (where is_due and planned_day = {{ day }} and is_completed)
-            as follow_up_day{{ day }}_completed{{ ',' if not loop.last }}
+        {%- for day in follow_up_days %}
+        count(*) filter (where is_window_closed and planned_day = {{ day }}) as follow_up_day{{ day }}_eligible,
+        count(*) filter (where is_window_closed and planned_day = {{ day }} and is_attempted)
+            as follow_up_day{{ day }}_attempted,
+        count(*) filter (where is_window_closed and planned_day = {{ day }} and is_reached)
+            as follow_up_day{{ day }}_reached,
+        count(*) filter (where is_window_closed and planned_day = {{ day }} and is_completed_on_time)
+            as follow_up_day{{ day }}_on_time{{ ',' if not loop.last }}
         {%- endfor %}
 
-    from follow_ups
-    where planned_local_date is not null
+    from follow_up_discharges
+    where month_start_date is not null
     group by all
 
 ),
@@ -72,7 +107,10 @@ complaint_monthly as (
         count(*) as complaints,
         count(*) filter (where is_response_window_closed) as complaint_response_n,
         count(*) filter (where is_response_window_closed and is_responded_within_24h)
-            as complaints_responded_within_24h
+            as complaints_responded_within_24h,
+        count(*) filter (where is_resolution_window_closed) as complaint_resolution_n,
+        count(*) filter (where is_resolution_window_closed and is_resolved_within_7_working_days)
+            as complaints_resolved_within_7wd
 
     from complaints
     where received_local_date is not null
@@ -80,44 +118,49 @@ complaint_monthly as (
 
 ),
 
-keys as (
+cell_keys as (
 
     select month_start_date, department_code from visit_monthly
     union
     select month_start_date, department_code from follow_up_monthly
     union
     select month_start_date, department_code from complaint_monthly
+    union
+    select month_start_date, department_code from reviews_monthly
 
 ),
 
 joined as (
 
     select
-        keys.month_start_date,
-        keys.department_code,
-        coalesce(visit_monthly.index_visits, 0) as index_visits,
-        {%- for days in [30, 90, 365] %}
-        coalesce(visit_monthly.return_{{ days }}d_n, 0) as return_{{ days }}d_n,
-        coalesce(visit_monthly.returns_{{ days }}d, 0) as returns_{{ days }}d,
+        month_start_date,
+        department_code,
+        {%- set counts = ['visit_monthly.index_visits'] %}
+        {%- for days in return_windows %}
+        {%- do counts.extend(['visit_monthly.return_' ~ days ~ 'd_n', 'visit_monthly.returns_' ~ days ~ 'd']) %}
         {%- endfor %}
-        {%- for day in [3, 7, 30] %}
-        coalesce(follow_up_monthly.follow_up_day{{ day }}_due, 0) as follow_up_day{{ day }}_due,
-        coalesce(follow_up_monthly.follow_up_day{{ day }}_completed, 0) as follow_up_day{{ day }}_completed,
+        {%- for day in follow_up_days %}
+        {%- for measure in ['eligible', 'attempted', 'reached', 'on_time'] %}
+        {%- do counts.append('follow_up_monthly.follow_up_day' ~ day ~ '_' ~ measure) %}
         {%- endfor %}
-        coalesce(complaint_monthly.complaints, 0) as complaints,
-        coalesce(complaint_monthly.complaint_response_n, 0) as complaint_response_n,
-        coalesce(complaint_monthly.complaints_responded_within_24h, 0) as complaints_responded_within_24h
+        {%- endfor %}
+        {%- do counts.extend(['complaint_monthly.complaints', 'complaint_monthly.complaint_response_n',
+                              'complaint_monthly.complaints_responded_within_24h',
+                              'complaint_monthly.complaint_resolution_n',
+                              'complaint_monthly.complaints_resolved_within_7wd']) %}
+        {%- for column in counts %}
+        coalesce({{ column }}, 0) as {{ column.split('.')[1] }},
+        {%- endfor %}
+        coalesce(reviews_monthly.rated_reviews, 0) as reviews,
+        reviews_monthly.rating_sum as review_rating_sum,
+        coalesce(reviews_monthly.positive_reviews, 0) as positive_reviews,
+        coalesce(reviews_monthly.negative_reviews, 0) as negative_reviews
 
-    from keys
-    left join visit_monthly
-        on keys.month_start_date = visit_monthly.month_start_date
-        and keys.department_code = visit_monthly.department_code
-    left join follow_up_monthly
-        on keys.month_start_date = follow_up_monthly.month_start_date
-        and keys.department_code = follow_up_monthly.department_code
-    left join complaint_monthly
-        on keys.month_start_date = complaint_monthly.month_start_date
-        and keys.department_code = complaint_monthly.department_code
+    from cell_keys
+    left join visit_monthly using (month_start_date, department_code)
+    left join follow_up_monthly using (month_start_date, department_code)
+    left join complaint_monthly using (month_start_date, department_code)
+    left join reviews_monthly using (month_start_date, department_code)
 
 ),
 
@@ -127,25 +170,44 @@ final as (
         {{ surrogate_key(['month_start_date', 'department_code']) }} as loyalty_monthly_id,
         month_start_date,
         department_code,
+        {%- set unit_counts = ['complaint_response_n', 'complaint_resolution_n', 'reviews'] %}
+        {%- for days in return_windows %}{% do unit_counts.append('return_' ~ days ~ 'd_n') %}{% endfor %}
+        {%- for day in follow_up_days %}{% do unit_counts.append('follow_up_day' ~ day ~ '_eligible') %}{% endfor %}
+        {{ any_suppressed(unit_counts) }} as suppressed,
         index_visits,
-        {%- for days in [30, 90, 365] %}
+        {%- for days in return_windows %}
         return_{{ days }}d_n,
         returns_{{ days }}d,
         {{ safe_rate('returns_' ~ days ~ 'd', 'return_' ~ days ~ 'd_n') }} as return_rate_{{ days }}d,
         {{ is_suppressed('return_' ~ days ~ 'd_n') }} as return_rate_{{ days }}d_suppressed,
         {%- endfor %}
-        {%- for day in [3, 7, 30] %}
-        follow_up_day{{ day }}_due,
-        follow_up_day{{ day }}_completed,
-        {{ safe_rate('follow_up_day' ~ day ~ '_completed', 'follow_up_day' ~ day ~ '_due') }}
-            as follow_up_day{{ day }}_completion_rate,
-        {{ is_suppressed('follow_up_day' ~ day ~ '_due') }} as follow_up_day{{ day }}_suppressed,
+        {%- for day in follow_up_days %}
+        follow_up_day{{ day }}_eligible,
+        follow_up_day{{ day }}_attempted,
+        follow_up_day{{ day }}_reached,
+        follow_up_day{{ day }}_on_time,
+        {{ safe_rate('follow_up_day' ~ day ~ '_on_time', 'follow_up_day' ~ day ~ '_eligible') }}
+            as follow_up_day{{ day }}_on_time_rate,
+        {{ safe_rate('follow_up_day' ~ day ~ '_attempted', 'follow_up_day' ~ day ~ '_eligible') }}
+            as follow_up_day{{ day }}_attempt_rate,
+        {{ safe_rate('follow_up_day' ~ day ~ '_reached', 'follow_up_day' ~ day ~ '_eligible') }}
+            as follow_up_day{{ day }}_reach_rate,
+        {{ is_suppressed('follow_up_day' ~ day ~ '_eligible') }} as follow_up_day{{ day }}_suppressed,
         {%- endfor %}
         complaints,
         complaint_response_n,
         complaints_responded_within_24h,
         {{ safe_rate('complaints_responded_within_24h', 'complaint_response_n') }} as complaint_response_24h_rate,
-        {{ is_suppressed('complaint_response_n') }} as complaint_response_24h_suppressed
+        {{ is_suppressed('complaint_response_n') }} as complaint_response_24h_suppressed,
+        complaint_resolution_n,
+        complaints_resolved_within_7wd,
+        {{ safe_rate('complaints_resolved_within_7wd', 'complaint_resolution_n') }} as complaint_resolution_7wd_rate,
+        {{ is_suppressed('complaint_resolution_n') }} as complaint_resolution_7wd_suppressed,
+        reviews,
+        positive_reviews,
+        negative_reviews,
+        round({{ suppress('review_rating_sum / nullif(reviews, 0)', 'reviews') }}, 2) as mean_review_rating,
+        {{ is_suppressed('reviews') }} as review_suppressed
 
     from joined
 

@@ -1,13 +1,16 @@
 -- Each monthly KPI per month × department against its target from seeds/kpi_targets.csv.
--- status: met / not_met, or suppressed (small cell) / no_data — a suppressed value is never judged.
+-- status: on_track (meets the target), at_risk (misses it but is within the seed's at_risk_value),
+-- off_track (beyond at_risk_value), suppressed (a small cell: never judged) or no_data.
 {%- set kpis = [
-    {'code': 'nps', 'model': 'metrics_satisfaction_monthly', 'flag': 'nps_suppressed'},
-    {'code': 'overall_top_box_pct', 'model': 'metrics_satisfaction_monthly', 'flag': 'overall_suppressed'},
-    {'code': 'response_rate', 'model': 'metrics_satisfaction_monthly', 'flag': 'response_rate_suppressed'},
-    {'code': 'follow_up_day3_completion_rate', 'model': 'metrics_loyalty_monthly', 'flag': 'follow_up_day3_suppressed'},
-    {'code': 'follow_up_day7_completion_rate', 'model': 'metrics_loyalty_monthly', 'flag': 'follow_up_day7_suppressed'},
-    {'code': 'follow_up_day30_completion_rate', 'model': 'metrics_loyalty_monthly', 'flag': 'follow_up_day30_suppressed'},
-    {'code': 'complaint_response_24h_rate', 'model': 'metrics_loyalty_monthly', 'flag': 'complaint_response_24h_suppressed'},
+    {'code': 'nps', 'source': 'satisfaction', 'flag': 'nps_suppressed'},
+    {'code': 'overall_top_box_pct', 'source': 'satisfaction', 'flag': 'overall_suppressed'},
+    {'code': 'response_rate', 'source': 'satisfaction', 'flag': 'response_rate_suppressed'},
+    {'code': 'ed_door_to_provider_p90_min', 'source': 'ed_waits_monthly', 'flag': 'door_to_provider_suppressed'},
+    {'code': 'follow_up_day3_on_time_rate', 'source': 'loyalty', 'flag': 'follow_up_day3_suppressed'},
+    {'code': 'follow_up_day7_on_time_rate', 'source': 'loyalty', 'flag': 'follow_up_day7_suppressed'},
+    {'code': 'follow_up_day30_on_time_rate', 'source': 'loyalty', 'flag': 'follow_up_day30_suppressed'},
+    {'code': 'complaint_response_24h_rate', 'source': 'loyalty', 'flag': 'complaint_response_24h_suppressed'},
+    {'code': 'complaint_resolution_7wd_rate', 'source': 'loyalty', 'flag': 'complaint_resolution_7wd_suppressed'},
 ] %}
 with
 
@@ -23,9 +26,36 @@ loyalty as (
 
 ),
 
+encounters as (
+
+    select * from {{ ref('fct_encounters') }}
+
+),
+
 kpi_targets as (
 
     select * from {{ ref('kpi_targets') }}
+
+),
+
+ed_waits_monthly as (
+
+    -- the month's p90 door-to-provider of ED visits (LWBS excluded), from the encounters themselves:
+    -- a monthly percentile cannot be rebuilt from daily ones
+    select
+        cast(date_trunc('month', arrived_local_date) as date) as month_start_date,
+        department_code,
+        round({{ suppress('quantile_cont(door_to_provider_min, 0.9)', 'count(door_to_provider_min)') }}, 2)
+            as ed_door_to_provider_p90_min,
+        {{ is_suppressed('count(door_to_provider_min)') }} as door_to_provider_suppressed
+
+    from encounters
+    where is_visit
+      and encounter_class = 'EMER'
+      and not is_lwbs
+      and door_to_provider_min is not null
+      and arrived_local_date is not null
+    group by all
 
 ),
 
@@ -39,7 +69,7 @@ kpi_values as (
         cast({{ kpi.code }} as double) as kpi_value,
         {{ kpi.flag }} as is_suppressed
 
-    from {{ 'satisfaction' if kpi.model == 'metrics_satisfaction_monthly' else 'loyalty' }}
+    from {{ kpi.source }}
     {{ 'union all' if not loop.last }}
     {%- endfor %}
 
@@ -51,13 +81,19 @@ final as (
         {{ surrogate_key(['kpi_values.month_start_date', 'kpi_values.department_code', 'kpi_values.kpi_code']) }}
             as kpi_status_id,
         kpi_values.month_start_date,
+        'month' as period_grain,
+        kpi_values.month_start_date as period_start_date,
+        last_day(kpi_values.month_start_date) as period_end_date,
         kpi_values.department_code,
         kpi_values.kpi_code,
+        kpi_targets.metric_model,
         kpi_targets.description as kpi_description,
         kpi_targets.unit,
         kpi_targets.direction,
         kpi_values.kpi_value,
         kpi_targets.target_value,
+        kpi_targets.at_risk_value,
+        kpi_values.is_suppressed as suppressed,
         case
             when kpi_values.kpi_value is not null then
                 case kpi_targets.direction
@@ -68,10 +104,18 @@ final as (
         case
             when kpi_values.kpi_value is null and kpi_values.is_suppressed then 'suppressed'
             when kpi_values.kpi_value is null then 'no_data'
-            when (kpi_targets.direction = 'higher_is_better' and kpi_values.kpi_value >= kpi_targets.target_value)
-              or (kpi_targets.direction = 'lower_is_better' and kpi_values.kpi_value <= kpi_targets.target_value)
-                then 'met'
-            else 'not_met'
+            when kpi_targets.direction = 'higher_is_better' then
+                case
+                    when kpi_values.kpi_value >= kpi_targets.target_value then 'on_track'
+                    when kpi_values.kpi_value >= kpi_targets.at_risk_value then 'at_risk'
+                    else 'off_track'
+                end
+            when kpi_targets.direction = 'lower_is_better' then
+                case
+                    when kpi_values.kpi_value <= kpi_targets.target_value then 'on_track'
+                    when kpi_values.kpi_value <= kpi_targets.at_risk_value then 'at_risk'
+                    else 'off_track'
+                end
         end as kpi_status
 
     from kpi_values

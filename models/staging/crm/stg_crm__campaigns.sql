@@ -19,11 +19,7 @@ renamed as (
         try_cast({{ clean_text('start_date') }} as date) as start_date,
         try_cast({{ clean_text('end_date') }} as date) as end_date,
         try_cast({{ clean_text('budget') }} as decimal(18, 2)) as budget_amount,
-        _source_file,
-        _row_number,
-        _batch_id,
-        _landing_date,
-        _loaded_at
+        {{ lineage_columns() }}
 
     from source
 
@@ -34,7 +30,7 @@ final as (
     select *
     from renamed
     where campaign_id is not null
-    qualify row_number() over (partition by campaign_id order by {{ lineage_order() }}) = 1
+    {{ latest_version('campaign_id') }}
 
 )
 

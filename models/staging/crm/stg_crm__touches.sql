@@ -17,11 +17,7 @@ renamed as (
         lower({{ clean_text('channel') }}) as channel_code,
         {{ clean_text('campaign_id') }} as campaign_id,
         lower({{ clean_text('action') }}) as touch_action,
-        _source_file,
-        _row_number,
-        _batch_id,
-        _landing_date,
-        _loaded_at
+        {{ lineage_columns() }}
 
     from source
 
@@ -32,7 +28,7 @@ final as (
     select *
     from renamed
     where touch_id is not null
-    qualify row_number() over (partition by touch_id order by {{ lineage_order() }}) = 1
+    {{ latest_version('touch_id') }}
 
 )
 

@@ -2,16 +2,16 @@
 -- meta.lastUpdated wins). A cancellation's time is the cancelled version's meta.lastUpdated.
 with
 
-source as (
+latest as (
 
-    select * from {{ raw_source('ehr', 'ehr_appointment') }}
+    {{ latest_fhir_versions('ehr', 'ehr_appointment', 'appointment_id') }}
 
 ),
 
 renamed as (
 
     select
-        coalesce(resource_id, resource ->> '$.id') as appointment_id,
+        appointment_id,
         lower(resource ->> '$.status') as appointment_status,
         {{ to_utc("resource ->> '$.created'") }} as booked_at,
         {{ to_utc("resource ->> '$.start'") }} as start_at,
@@ -34,26 +34,10 @@ renamed as (
                     = 'https://journey.example/fhir/StructureDefinition/booking-channel'
             )[1] ->> '$.valueCode'
         ) as booking_channel_code,
-        {{ to_utc("resource ->> '$.meta.lastUpdated'") }} as last_updated_at,
-        _source_file,
-        _row_number,
-        _batch_id,
-        _landing_date,
-        _loaded_at
+        last_updated_at,
+        {{ lineage_columns() }}
 
-    from source
-
-),
-
-deduplicated as (
-
-    select *
-    from renamed
-    where appointment_id is not null
-    qualify row_number() over (
-        partition by appointment_id
-        order by last_updated_at desc nulls last, {{ lineage_order() }}
-    ) = 1
+    from latest
 
 ),
 
@@ -63,7 +47,7 @@ final as (
         *,
         case when appointment_status = 'cancelled' then last_updated_at end as cancelled_at
 
-    from deduplicated
+    from renamed
 
 )
 

@@ -1,47 +1,15 @@
 -- One row per Encounter.statusHistory[] element of the latest version of each encounter.
 with
 
-encounters as (
+latest as (
 
-    select * from {{ raw_source('ehr', 'ehr_encounter') }}
-
-),
-
-latest_versions as (
-
-    select
-        coalesce(resource_id, resource ->> '$.id') as encounter_id,
-        resource,
-        _source_file,
-        _row_number,
-        _batch_id,
-        _landing_date,
-        _loaded_at
-
-    from encounters
-    where coalesce(resource_id, resource ->> '$.id') is not null
-    qualify row_number() over (
-        partition by coalesce(resource_id, resource ->> '$.id')
-        order by {{ to_utc("resource ->> '$.meta.lastUpdated'") }} desc nulls last, {{ lineage_order() }}
-    ) = 1
+    {{ latest_fhir_versions('ehr', 'ehr_encounter', 'encounter_id') }}
 
 ),
 
-unnested as (
+elements as (
 
-    select
-        latest_versions.encounter_id,
-        history.element_index,
-        history.element,
-        latest_versions._source_file,
-        latest_versions._row_number,
-        latest_versions._batch_id,
-        latest_versions._landing_date,
-        latest_versions._loaded_at
-
-    from latest_versions,
-        unnest(json_extract(latest_versions.resource, '$.statusHistory[*]'))
-            with ordinality as history (element, element_index)
+    {{ fhir_array_elements('latest', 'encounter_id', '$.statusHistory[*]') }}
 
 ),
 
@@ -50,17 +18,13 @@ final as (
     select
         encounter_id || '#' || element_index as encounter_status_history_id,
         encounter_id,
-        cast(element_index as integer) as history_index,
+        element_index as history_index,
         lower(element ->> '$.status') as encounter_status,
         {{ to_utc("element ->> '$.period.start'") }} as period_start_at,
         {{ to_utc("element ->> '$.period.end'") }} as period_end_at,
-        _source_file,
-        _row_number,
-        _batch_id,
-        _landing_date,
-        _loaded_at
+        {{ lineage_columns() }}
 
-    from unnested
+    from elements
 
 )
 

@@ -1,15 +1,17 @@
+-- One row per encounter: its latest version. statusHistory[] and location[] are unnested in
+-- stg_ehr__encounter_status_history and stg_ehr__encounter_locations.
 with
 
-source as (
+latest as (
 
-    select * from {{ raw_source('ehr', 'ehr_encounter') }}
+    {{ latest_fhir_versions('ehr', 'ehr_encounter', 'encounter_id') }}
 
 ),
 
-renamed as (
+final as (
 
     select
-        coalesce(resource_id, resource ->> '$.id') as encounter_id,
+        encounter_id,
         lower(resource ->> '$.status') as encounter_status,
         upper(resource ->> '$.class.code') as encounter_class,
         {{ fhir_reference_id("resource ->> '$.subject.reference'", 'Patient') }} as patient_key,
@@ -21,26 +23,10 @@ renamed as (
             as discharge_disposition_code,
         {{ clean_text("resource ->> '$.hospitalization.dischargeDisposition.coding[0].system'") }}
             as discharge_disposition_system,
-        {{ to_utc("resource ->> '$.meta.lastUpdated'") }} as last_updated_at,
-        _source_file,
-        _row_number,
-        _batch_id,
-        _landing_date,
-        _loaded_at
+        last_updated_at,
+        {{ lineage_columns() }}
 
-    from source
-
-),
-
-final as (
-
-    select *
-    from renamed
-    where encounter_id is not null
-    qualify row_number() over (
-        partition by encounter_id
-        order by last_updated_at desc nulls last, {{ lineage_order() }}
-    ) = 1
+    from latest
 
 )
 

@@ -1,15 +1,15 @@
 with
 
-source as (
+latest as (
 
-    select * from {{ raw_source('ehr', 'ehr_location') }}
+    {{ latest_fhir_versions('ehr', 'ehr_location', 'location_id') }}
 
 ),
 
-renamed as (
+final as (
 
     select
-        coalesce(resource_id, resource ->> '$.id') as location_id,
+        location_id,
         {{ clean_text("resource ->> '$.name'") }} as location_name,
         lower(
             list_filter(
@@ -19,26 +19,10 @@ renamed as (
         ) as location_role_code,
         {{ fhir_reference_id("resource ->> '$.managingOrganization.reference'", 'Organization') }}
             as managing_organization_id,
-        {{ to_utc("resource ->> '$.meta.lastUpdated'") }} as last_updated_at,
-        _source_file,
-        _row_number,
-        _batch_id,
-        _landing_date,
-        _loaded_at
+        last_updated_at,
+        {{ lineage_columns() }}
 
-    from source
-
-),
-
-final as (
-
-    select *
-    from renamed
-    where location_id is not null
-    qualify row_number() over (
-        partition by location_id
-        order by last_updated_at desc nulls last, {{ lineage_order() }}
-    ) = 1
+    from latest
 
 )
 

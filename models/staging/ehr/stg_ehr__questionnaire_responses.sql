@@ -1,12 +1,11 @@
 -- One row per survey response, the known items pivoted into typed columns. An unanswered item is
 -- absent in FHIR and NULL here.
-{%- set hcahps_items = ['nurse_communication', 'doctor_communication', 'responsiveness',
-                        'cleanliness', 'quietness', 'discharge_information'] %}
+{%- set hcahps_items = hcahps_items() %}
 with
 
-source as (
+latest as (
 
-    select * from {{ raw_source('ehr', 'ehr_questionnaire_response') }}
+    {{ latest_fhir_versions('ehr', 'ehr_questionnaire_response', 'response_id') }}
 
 ),
 
@@ -16,14 +15,14 @@ items_extracted as (
         *,
         json_extract(resource, '$.item[*]') as items
 
-    from source
+    from latest
 
 ),
 
-renamed as (
+final as (
 
     select
-        coalesce(resource_id, resource ->> '$.id') as response_id,
+        response_id,
         lower(resource ->> '$.status') as response_status,
         {{ clean_text("resource ->> '$.questionnaire'") }} as questionnaire_url,
         {{ fhir_reference_id("resource ->> '$.encounter.reference'", 'Encounter') }} as encounter_id,
@@ -45,26 +44,10 @@ renamed as (
         {%- endfor %}
         list_filter(items, lambda item: item ->> '$.linkId' = 'comment')[1] ->> '$.answer[0].valueString'
             as comment_text,
-        {{ to_utc("resource ->> '$.meta.lastUpdated'") }} as last_updated_at,
-        _source_file,
-        _row_number,
-        _batch_id,
-        _landing_date,
-        _loaded_at
+        last_updated_at,
+        {{ lineage_columns() }}
 
     from items_extracted
-
-),
-
-final as (
-
-    select *
-    from renamed
-    where response_id is not null
-    qualify row_number() over (
-        partition by response_id
-        order by last_updated_at desc nulls last, {{ lineage_order() }}
-    ) = 1
 
 )
 

@@ -20,11 +20,7 @@ renamed as (
         {{ clean_text("resource ->> '$.serviceType[0].coding[0].code'") }} as department_code,
         {{ fhir_reference_id("resource ->> '$.schedule.reference'", 'Schedule') }} as schedule_id,
         {{ to_utc("resource ->> '$.meta.lastUpdated'") }} as snapshot_at,
-        _source_file,
-        _row_number,
-        _batch_id,
-        _landing_date,
-        _loaded_at
+        {{ lineage_columns() }}
 
     from source
 
@@ -38,10 +34,7 @@ final as (
 
     from renamed
     where slot_id is not null
-    qualify row_number() over (
-        partition by slot_id, snapshot_date
-        order by snapshot_at desc nulls last, {{ lineage_order() }}
-    ) = 1
+    {{ latest_version('slot_id, snapshot_date', 'snapshot_at desc nulls last') }}
 
 )
 

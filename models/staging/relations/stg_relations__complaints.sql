@@ -21,11 +21,7 @@ renamed as (
         lower({{ clean_text('category') }}) as complaint_category,
         lower({{ clean_text('channel') }}) as complaint_channel,
         {{ clean_text('description') }} as description_text,
-        _source_file,
-        _row_number,
-        _batch_id,
-        _landing_date,
-        _loaded_at
+        {{ lineage_columns() }}
 
     from source
 
@@ -36,7 +32,7 @@ final as (
     select *
     from renamed
     where complaint_id is not null
-    qualify row_number() over (partition by complaint_id order by {{ lineage_order() }}) = 1
+    {{ latest_version('complaint_id') }}
 
 )
 

@@ -17,11 +17,7 @@ renamed as (
         {{ to_utc(clean_text('attempted_at')) }} as attempted_at,
         {{ to_utc(clean_text('completed_at')) }} as completed_at,
         lower({{ clean_text('outcome') }}) as outcome,
-        _source_file,
-        _row_number,
-        _batch_id,
-        _landing_date,
-        _loaded_at
+        {{ lineage_columns() }}
 
     from source
 
@@ -32,7 +28,7 @@ final as (
     select *
     from renamed
     where follow_up_id is not null
-    qualify row_number() over (partition by follow_up_id order by {{ lineage_order() }}) = 1
+    {{ latest_version('follow_up_id') }}
 
 )
 

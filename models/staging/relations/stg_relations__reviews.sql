@@ -16,11 +16,7 @@ renamed as (
         try_cast({{ clean_text('rating') }} as integer) as rating,
         {{ clean_text('text') }} as review_text,
         {{ to_utc(clean_text('posted_at')) }} as posted_at,
-        _source_file,
-        _row_number,
-        _batch_id,
-        _landing_date,
-        _loaded_at
+        {{ lineage_columns() }}
 
     from source
 
@@ -31,7 +27,7 @@ final as (
     select *
     from renamed
     where review_id is not null
-    qualify row_number() over (partition by review_id order by {{ lineage_order() }}) = 1
+    {{ latest_version('review_id') }}
 
 )
 

@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from journey.ingest.entities import ENTITIES, FHIR_TYPES, Entity, entity_for_file
 from journey.ingest.landing import LandedFile
+from journey.ingest.pseudonymise import _sql_literal
 from journey.ingest.readers import (
     UnreadableFile,
     detect_encoding,
@@ -76,19 +77,34 @@ def _json_path(path: str) -> str:
     return "$." + path
 
 
+#: A JSON string that references a Patient: relative (``Patient/1``), absolute
+#: (``https://ehr/fhir/Patient/1``) or versioned (``Patient/1/_history/2``); group 1 is the id.
+_PATIENT_REF = r'"(?:[^"\\]*/)?Patient/([^"/\\]+)(?:/_history/[^"\\]*)?"'
+_JSON_STRING = r'"(?:[^"\\]|\\.)*"'
+#: one scalar member of the same object (a string, number, true/false/null: never a nested object)
+_MEMBER = rf'"[^"\\]+"\s*:\s*(?:{_JSON_STRING}|[-+.0-9A-Za-z]+)'
+
+
 def _pseudonymise_refs(expr: str) -> str:
-    """Replace every Patient/<id> reference by Patient/<key> and drop display names beside them."""
+    """Replace every Patient reference (any shape) by ``Patient/<key>`` and drop the ``display``
+    (often the patient's name) of the same Reference, wherever it stands among its scalar members."""
     swapped = (
-        f"list_reduce(list_distinct(regexp_extract_all({expr}, '\"Patient/([^\"\\\\]+)\"', 1)), "
-        f"(acc, pid) -> replace(acc, '\"Patient/' || pid || '\"', '\"Patient/' || journey_key(pid) || '\"'), "
-        f"{expr})"
+        f"list_reduce(list_distinct(regexp_extract_all({expr}, {_sql_literal(_PATIENT_REF)}, 0)), "
+        f"(acc, ref) -> replace(acc, ref, '\"Patient/' || "
+        f"journey_key(regexp_extract(ref, {_sql_literal(_PATIENT_REF)}, 1)) || '\"'), {expr})"
     )
-    string = r'"(?:[^"\\]|\\.)*"'
-    after = rf'("reference"\s*:\s*"Patient/[^"]*")\s*,\s*"display"\s*:\s*{string}'
-    before = rf'"display"\s*:\s*{string}\s*,\s*("reference"\s*:\s*"Patient/)'
+    reference = r'"reference"\s*:\s*"Patient/'
+    after = rf'({reference}[^"]*"(?:\s*,\s*{_MEMBER})*?)\s*,\s*"display"\s*:\s*{_JSON_STRING}'
+    before = rf'"display"\s*:\s*{_JSON_STRING}\s*,\s*((?:{_MEMBER}\s*,\s*)*?{reference})'
     return (
-        f"regexp_replace(regexp_replace({swapped}, '{after}', '\\1', 'g'), '{before}', '\\1', 'g')"
+        f"regexp_replace(regexp_replace({swapped}, {_sql_literal(after)}, '\\1', 'g'), "
+        f"{_sql_literal(before)}, '\\1', 'g')"
     )
+
+
+def _drop_narrative(expr: str) -> str:
+    """Remove the resource's narrative (``text.div`` is free HTML that often names the patient)."""
+    return f"json_merge_patch({expr}::json, '{{\"text\": null}}')"
 
 
 def _patient_resource(expr: str) -> str:
@@ -121,9 +137,9 @@ def _scrub_items(expr: str, link_ids: tuple[str, ...]) -> str:
 def fhir_resource_sql(resource_type: str, line: str = "line") -> str:
     """The pseudonymised resource for a parsed line of ``resource_type``."""
     if resource_type == "Patient":
-        return _patient_resource(line)
+        return _patient_resource(f"({_pseudonymise_refs(line)})")
     entity = ENTITIES[resource_type]
-    return _scrub_items(_pseudonymise_refs(line), entity.free_text_link_ids)
+    return _scrub_items(_drop_narrative(_pseudonymise_refs(line)), entity.free_text_link_ids)
 
 
 def _fhir_rule_sql() -> str:

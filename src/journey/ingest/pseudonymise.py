@@ -15,13 +15,23 @@ import duckdb
 
 _BLOCK = 64
 
-# RE2 patterns (DuckDB regexp). Order matters: IDs before phones (an ID contains phone-like runs).
+# RE2 patterns (DuckDB regexp; ``\b`` is an ASCII word boundary, so a number right after Chinese text
+# still starts at one, while an alphanumeric id such as ENC13812345678 is left alone).
+# Order matters: e-mails first, IDs before phones (an ID contains phone-like runs).
+_SEP = "[ -]?"
 SCRUB_PATTERNS: tuple[tuple[str, str], ...] = (
-    (r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", "[email]"),
-    (r"\b[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]\b", "[id]"),
+    # e-mail
+    (r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", "[email]"),
+    # 18-character resident ID (region, birth date, sequence, check digit or X), also as 6-8-4 or 6-4-4-4
+    (rf"\b[1-9]\d{{5}}{_SEP}(?:18|19|20)\d{{2}}{_SEP}(?:0[1-9]|1[0-2]){_SEP}(?:0[1-9]|[12]\d|3[01]){_SEP}"
+     rf"\d{{3}}[\dXx]\b", "[id]"),
+    # any other 18-character or 15-digit (first-generation) ID-shaped number
     (r"\b\d{17}[\dXx]\b|\b\d{15}\b", "[id]"),
-    (r"(?:\+?86[ -]?)?\b1[3-9]\d[ -]?\d{4}[ -]?\d{4}\b", "[phone]"),
-    (r"\b0\d{2,3}[ -]?\d{7,8}\b", "[phone]"),
+    # Chinese mobile: 11 digits from 13x-19x, 3-4-4 with spaces or dashes, optionally +86 / 0086 / 86
+    (rf"(?:\+86{_SEP}|\b0086{_SEP}|\b86{_SEP}|\b)1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}}\b", "[phone]"),
+    # Chinese landline: area code 0xx(x) (maybe in brackets, or +86 without its 0), 7-8 digits
+    (rf"(?:\+86{_SEP}|\(0|\b0)\d{{2,3}}\)?{_SEP}\d{{3,4}}{_SEP}\d{{4}}\b", "[phone]"),
+    # international / North American formats
     (r"\+?\b\d{1,3}[ .-]?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b", "[phone]"),
     (r"\(\d{3}\)\s?\d{3}[ .-]\d{4}\b", "[phone]"),
 )

@@ -29,6 +29,7 @@ import pandas as pd
 from journey.config import Settings
 from journey.errors import ValidationFailed
 from journey.ingest.entities import entity_for_table
+from journey.privacy.identifiers import quote_identifier, validated_identifier
 from journey.quality.gx_session import GxSession
 from journey.quality.landing_health import landing_health, run_days
 from journey.warehouse.connection import connect_writer
@@ -108,6 +109,9 @@ def load_suites(project_dir: Path, stage: str, settings: Settings, now: datetime
     suites = []
     for path in sorted((project_dir / "expectations" / stage).glob("*.json")):
         payload = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("table", "raw_table"):  # identifiers from a file: validated before any SQL sees them
+            if payload.get(key) is not None:
+                validated_identifier(payload[key], where=f"{path} ({key})", qualified=key == "table")
         suites.append(
             Suite(
                 name=payload["name"],
@@ -204,7 +208,7 @@ def _quarantine_rows(
         return 0
     keys = rows[["_source_file", "_row_number", "_batch_id"]].drop_duplicates()
     conn.register("_bad", keys)
-    raw = f"raw.{suite.raw_table}"
+    raw = "raw." + quote_identifier(validated_identifier(suite.raw_table, where=f"suite {suite.name} (raw_table)"))
     has_resource = "resource" in _relation_columns(conn, "raw", suite.raw_table or "")
     content = "r.resource::varchar" if has_resource else "to_json(r)::varchar"
     moved = conn.execute(

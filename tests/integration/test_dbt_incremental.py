@@ -1,0 +1,196 @@
+"""Incremental facts equal a full rebuild.
+
+Builds the hand-made raw fixture (tests/dbt/fixtures/make_raw_fixture.sql) into a temporary DuckDB,
+runs dbt, lands a second batch of late and changed records, runs dbt again *incrementally*, and
+compares every table in `intermediate` and `marts` with a `--full-refresh` build of the same raw
+data. The second batch is chosen so each path of the incremental filters is exercised:
+
+* a survey for enc-006 (visit on 2026-03-02, far outside the 14-day lookback) that lands late and,
+  authored earlier than the survey already there, becomes the encounter's primary response
+  (the loaded-since-last-run watermark);
+* enc-007 re-sent as entered-in-error: it stops being a visit, so its arrival / departure
+  touchpoints must disappear (the post-hook) and its visit number must go;
+* a first encounter for a person a CRM touch named before the EHR knew them: the touch, built as
+  the `unknown` patient, must now resolve to that patient;
+* a new encounter and a late follow-up call (new keys).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE = REPO / "tests" / "dbt" / "fixtures" / "make_raw_fixture.sql"
+# seeds and models, no tests (dbt build in the nightly flow runs those)
+BUILD = ("build", "--exclude", "resource_type:test", "resource_type:unit_test")
+VARS = {"timezone": "Asia/Shanghai", "min_cell_size": 11, "late_lookback_days": 14}
+
+PATIENT_X = "a" * 64  # known to the CRM first, to the EHR only in the second batch
+PATIENT_3 = "6331cc4c59c95ae2f1b21cbdedcf438d97b935699f58ec8cea3d9a380e48783a"
+PATIENT_1 = "fee7aa1e3c45ac73ef799b546787be7fcdac32b667920d7972d8c47768aab0eb"
+
+FIRST_BATCH = f"""
+insert into raw.crm_touches values
+    ('t-100', '2026-04-01T10:00:00', 'anon-xx99', '{PATIENT_X}', 'search', 'cmp-002', 'click',
+     'crm/2026-04-02/touches.jsonl', 1, 'b-0201', date '2026-04-02', timestamp '2026-04-02 16:00:00');
+"""
+
+
+def _fhir(resource: dict[str, object], source_file: str, landing_date: str, loaded_at: str) -> str:
+    return (
+        f"('{resource['id']}', '{json.dumps(resource, ensure_ascii=False)}'::json, '{source_file}', 1, "
+        f"'b-late', date '{landing_date}', timestamp '{loaded_at}')"
+    )
+
+
+def _second_batch() -> str:
+    late_survey = {
+        "resourceType": "QuestionnaireResponse", "id": "qr-100", "status": "completed",
+        "encounter": {"reference": "Encounter/enc-006"}, "subject": {"reference": f"Patient/{PATIENT_1}"},
+        "authored": "2026-03-02T17:00:00+08:00", "meta": {"lastUpdated": "2026-04-26T09:00:00+08:00"},
+        "item": [{"linkId": "nps", "answer": [{"valueInteger": 2}]}],
+    }
+    enc_007_in_error = {
+        "resourceType": "Encounter", "id": "enc-007", "status": "entered-in-error", "class": {"code": "AMB"},
+        "subject": {"reference": f"Patient/{PATIENT_3}"}, "serviceType": {"coding": [{"code": "pediatrics"}]},
+        "period": {"start": "2026-03-04T14:00:00+08:00", "end": "2026-03-04T14:30:00+08:00"},
+        "meta": {"lastUpdated": "2026-04-26T08:00:00+08:00"},
+    }
+    first_visit_of_x = {
+        "resourceType": "Encounter", "id": "enc-100", "status": "finished", "class": {"code": "AMB"},
+        "subject": {"reference": f"Patient/{PATIENT_X}"}, "serviceType": {"coding": [{"code": "internal_medicine"}]},
+        "period": {"start": "2026-04-25T09:00:00+08:00", "end": "2026-04-25T09:40:00+08:00"},
+        "statusHistory": [
+            {"status": "arrived", "period": {"start": "2026-04-25T09:00:00+08:00"}},
+            {"status": "in-progress", "period": {"start": "2026-04-25T09:25:00+08:00"}},
+            {"status": "finished", "period": {"start": "2026-04-25T09:40:00+08:00"}},
+        ],
+        "meta": {"lastUpdated": "2026-04-25T09:41:00+08:00"},
+    }
+    loaded = "2026-04-26 16:00:00"
+    return f"""
+insert into raw.ehr_questionnaire_response values
+    {_fhir(late_survey, 'ehr/2026-04-26/QuestionnaireResponse.ndjson', '2026-04-26', loaded)};
+insert into raw.ehr_encounter values
+    {_fhir(enc_007_in_error, 'ehr/2026-04-26/Encounter.ndjson', '2026-04-26', loaded)},
+    {_fhir(first_visit_of_x, 'ehr/2026-04-26/Encounter.001.ndjson', '2026-04-26', loaded)};
+insert into raw.relations_follow_ups values
+    ('fu-100', 'enc-004', '3', '2026-03-06T10:00:00', '2026-03-06T10:05:00', '2026-03-06T10:20:00', 'reached',
+     'relations/2026-04-26/follow_ups.csv', 1, 'b-late', date '2026-04-26', timestamp '{loaded}');
+"""
+
+
+def _dbt(database: Path, target: Path, *args: str) -> None:
+    env = dict(os.environ, JOURNEY_WAREHOUSE_PATH=str(database), DO_NOT_TRACK="1",
+               DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    dbt = Path(sys.executable).with_name("dbt")
+    proc = subprocess.run(
+        [str(dbt) if dbt.exists() else "dbt", *args, "--project-dir", str(REPO), "--profiles-dir", str(REPO),
+         "--target-path", str(target), "--log-path", str(target / "logs"), "--vars", json.dumps(VARS)],
+        env=env, capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+def _load(database: Path, *sql: str) -> None:
+    with duckdb.connect(str(database)) as conn:
+        for statement in sql:
+            conn.execute(statement)
+
+
+def _tables(conn: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
+    rows = conn.execute(
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_catalog = ? and table_schema in ('intermediate', 'marts') and table_type = 'BASE TABLE' "
+        "order by 1",
+        [catalog],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    work = tmp_path_factory.mktemp("incremental")
+    target = work / "target"
+    incremental_db, rebuilt_db = work / "incremental.duckdb", work / "rebuilt.duckdb"
+
+    _load(incremental_db, FIXTURE.read_text(encoding="utf-8"), FIRST_BATCH)
+    _dbt(incremental_db, target, *BUILD)
+    _load(incremental_db, _second_batch())
+    _dbt(incremental_db, target, *BUILD)
+    model_path = Path("journey", "models", "marts", "access", "fct_encounters.sql")
+    # what the second run compiled (the model's select) and ran (the materialization's statements)
+    compiled_fct_encounters = (target / "compiled" / model_path).read_text(encoding="utf-8") + (
+        target / "run" / model_path
+    ).read_text(encoding="utf-8")
+
+    _load(rebuilt_db, FIXTURE.read_text(encoding="utf-8"), FIRST_BATCH, _second_batch())
+    _dbt(rebuilt_db, target, *BUILD, "--full-refresh")
+    (work / "incremental_fct_encounters.sql").write_text(compiled_fct_encounters, encoding="utf-8")
+    return incremental_db, rebuilt_db, work / "incremental_fct_encounters.sql"
+
+
+def test_second_run_took_the_incremental_path(built: tuple[Path, Path, Path]) -> None:
+    compiled = built[2].read_text(encoding="utf-8")
+    assert "changed_encounters" in compiled  # the is_incremental() branch of the model was compiled
+    assert 'delete from "incremental"."marts"."fct_encounters"' in compiled  # and merged by delete+insert
+
+
+def test_late_and_changed_records_reach_the_incremental_facts(built: tuple[Path, Path, Path]) -> None:
+    with duckdb.connect(str(built[0]), read_only=True) as conn:
+        # the late survey was authored at 17:00, before qr-003 (18:00): it is now the primary response
+        assert conn.execute(
+            "select survey_response_id, nps_score from marts.fct_encounters where encounter_id = 'enc-006'"
+        ).fetchone() == ("qr-100", 2)
+        # enc-007 is no visit any more: no visit number, no in-visit touchpoints
+        assert conn.execute(
+            "select is_visit, visit_number from marts.fct_encounters where encounter_id = 'enc-007'"
+        ).fetchone() == (False, None)
+        assert conn.execute(
+            "select count(*) from marts.fct_touchpoints where encounter_id = 'enc-007' and journey_stage = 'in'"
+        ).fetchone() == (0,)
+        # the CRM touch made before the EHR knew the person now names them
+        assert conn.execute(
+            "select patient_key, is_patient_known from marts.fct_touchpoints where touchpoint_id = 'crm_click:t-100'"
+        ).fetchone() == (PATIENT_X, True)
+        # enc-100 is patient X's first visit; the late follow-up call is a touchpoint
+        assert conn.execute(
+            "select is_first_visit, door_to_provider_min from marts.fct_encounters where encounter_id = 'enc-100'"
+        ).fetchone() == (True, 25.0)
+        assert conn.execute(
+            "select count(*) from marts.fct_touchpoints where touchpoint_id = 'follow_up_call:fu-100'"
+        ).fetchone() == (1,)
+
+
+def test_incremental_history_equals_full_rebuild(built: tuple[Path, Path, Path]) -> None:
+    incremental_db, rebuilt_db, _ = built
+    with duckdb.connect(str(incremental_db), read_only=True) as conn:
+        conn.execute(f"attach '{rebuilt_db}' as rebuilt (read_only)")
+        incremental_tables = _tables(conn, "incremental")
+        assert incremental_tables == _tables(conn, "rebuilt")
+        assert {"marts.fct_encounters", "marts.fct_touchpoints"} <= set(incremental_tables)
+        differences = {}
+        for table in incremental_tables:
+            columns = [row[0] for row in conn.execute(f"describe {table}").fetchall()]
+            column_list = ", ".join(f'"{column}"' for column in columns)
+            only_incremental = conn.execute(
+                f"select count(*) from (select {column_list} from {table} "
+                f"except all select {column_list} from rebuilt.{table})"
+            ).fetchone()[0]
+            only_rebuilt = conn.execute(
+                f"select count(*) from (select {column_list} from rebuilt.{table} "
+                f"except all select {column_list} from {table})"
+            ).fetchone()[0]
+            if only_incremental or only_rebuilt:
+                differences[table] = (only_incremental, only_rebuilt)
+        assert differences == {}
+
