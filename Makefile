@@ -39,15 +39,17 @@ demo: $(STAMP)  ## generate the demo hospital, run the nightly flow over every d
 	@echo
 	$(BIN)/journey sql "$$($(BIN)/python -c 'from journey.cli import EXAMPLE_QUERY; print(EXAMPLE_QUERY)')"
 
-test: $(STAMP)  ## lint, then run the whole test suite
-	$(BIN)/ruff check src flows tests
+test: $(STAMP)  ## lint and type-check, then run the whole test suite
+	$(BIN)/ruff check src flows tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: $(STAMP)  ## unit tests only
 	$(BIN)/python -m pytest -m "not slow" -n 2
 
-lint: $(STAMP)  ## ruff
-	$(BIN)/ruff check src flows tests
+lint: $(STAMP)  ## ruff and mypy
+	$(BIN)/ruff check src flows tests bench
+	$(BIN)/mypy
 
 bench: $(STAMP)  ## the benchmark (not part of make test)
 	$(BIN)/python bench/run.py

@@ -22,7 +22,8 @@ FULL_NAME = f"{nightly.name}/{DEPLOYMENT_NAME}"
 
 
 def nightly_deployment(settings: Settings) -> RunnerDeployment:
-    return nightly.to_deployment(
+    # to_deployment is sync-compatible: called from sync code it returns the deployment itself.
+    return nightly.to_deployment(  # type: ignore[return-value]
         name=DEPLOYMENT_NAME,
         schedules=[Cron(settings.schedule_cron, timezone=settings.timezone)],
         concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE),

@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from prefect import Task, flow, task
 from prefect.cache_policies import NONE
@@ -32,6 +33,7 @@ from journey.ops.guard import describe, guarded_run
 from journey.privacy.retention import apply_retention
 from journey.quality.gate import GateReport, validate_stage
 from journey.quality.replay import ReplayReport, reinstate_quarantined
+from journey.report.build import build_report
 from journey.runs import DayLoad, RunPlan, RunSummary, load_day, mark_stage, plan_run, publish_run, record_run
 from journey.transform.dbt import DbtResult, build_docs_site, run_dbt
 from journey.warehouse.publish import prepare_working_copy
@@ -39,15 +41,16 @@ from journey.warehouse.publish import prepare_working_copy
 T = TypeVar("T")
 
 # Tasks never cache (the warehouse is the state); options come from the settings (stage_tasks).
-plan_task = task(plan_run, name="discover", cache_policy=NONE)
-prepare_task = task(prepare_working_copy, name="prepare-working-copy", cache_policy=NONE)
-load_task = task(load_day, name="load-day", cache_policy=NONE)
-dbt_task = task(run_dbt, name="dbt", cache_policy=NONE)
-validate_task = task(validate_stage, name="validate", cache_policy=NONE)
-replay_task = task(reinstate_quarantined, name="replay-quarantine", cache_policy=NONE)
-retention_task = task(apply_retention, name="landing-retention", cache_policy=NONE)
-docs_task = task(build_docs_site, name="docs", cache_policy=NONE)
-publish_task = task(publish_run, name="publish", cache_policy=NONE)
+plan_task = task(name="discover", cache_policy=NONE)(plan_run)
+prepare_task = task(name="prepare-working-copy", cache_policy=NONE)(prepare_working_copy)
+load_task = task(name="load-day", cache_policy=NONE)(load_day)
+dbt_task = task(name="dbt", cache_policy=NONE)(run_dbt)
+validate_task = task(name="validate", cache_policy=NONE)(validate_stage)
+replay_task = task(name="replay-quarantine", cache_policy=NONE)(reinstate_quarantined)
+report_task = task(name="report", cache_policy=NONE)(build_report)
+retention_task = task(name="landing-retention", cache_policy=NONE)(apply_retention)
+docs_task = task(name="docs", cache_policy=NONE)(build_docs_site)
+publish_task = task(name="publish", cache_policy=NONE)(publish_run)
 
 
 def retry_on_io_error(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
@@ -129,7 +132,7 @@ def nightly(
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
         work: Path = _timed(settings, summary, "prepare", lambda: tasks.prepare(settings))
         loads: list[DayLoad] = [
-            _timed(settings, summary, "load", lambda day=day: tasks.load(settings, work, plan, day, loaded_at))
+            _timed(settings, summary, "load", partial(tasks.load, settings, work, plan, day, loaded_at))
             for day in plan.days
         ]
         summary.add_loads(loads)
@@ -145,7 +148,9 @@ def nightly(
         staged: GateReport = _timed(
             settings, summary, "validate", lambda: tasks.validate(settings, work, "staging", batches, plan.run_id)
         )
-        built: DbtResult = _timed(settings, summary, "dbt", lambda: tasks.build(settings, work, "build"))
+        # A rebuild is a full refresh: incremental facts are recomputed (seed edits, model changes).
+        build_args = ("build", "--full-refresh") if rebuild else ("build",)
+        built: DbtResult = _timed(settings, summary, "dbt", lambda: tasks.build(settings, work, *build_args))
         marts: GateReport = _timed(
             settings, summary, "validate", lambda: tasks.validate(settings, work, "marts", batches, plan.run_id)
         )
@@ -158,6 +163,10 @@ def nightly(
         _timed(settings, summary, "publish", lambda: tasks.publish(settings, summary, work))
         summary.finish("succeeded")
         record_run(settings, summary)
+        if docs:
+            # The managers' dashboard from what was just published; a chart failing never fails a
+            # run whose data is already published and correct.
+            report_task(settings, return_state=True)
         if settings.landing_retention_days:
             # After publish, under the run lock: only files the published manifest holds can go.
             retention_task(settings)
@@ -179,7 +188,7 @@ def backfill(start: date | None = None, end: date | None = None) -> list[dict[st
         try:
             results.append(nightly(start=first, end=last, docs=index == len(segments) - 1))
         except Exception as error:
-            published = sum(len(result["days"]) for result in results)  # type: ignore[arg-type]
+            published = sum(len(cast(list[str], result["days"])) for result in results)
             raise BackfillStopped(stopped_message((first, last), published, describe(error))) from error
     return results
 

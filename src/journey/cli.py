@@ -322,7 +322,7 @@ def docs(
         typer.echo("quality:   no GX Data Docs yet (the next `journey run` writes them)")
     if serve:
         server = make_server(settings.site_dir, port)
-        host, bound = server.server_address[:2]
+        host, bound = str(server.server_address[0]), int(server.server_address[1])
         typer.echo(f"serving {settings.site_dir} on http://{host}:{bound}/ (Ctrl-C stops)")
         try:
             server.serve_forever()

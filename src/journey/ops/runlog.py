@@ -33,7 +33,7 @@ def ops_db_path(settings: Settings) -> Path:
     return settings.warehouse_dir / "ops.duckdb"
 
 
-def _rewrite(settings: Settings, change: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
+def _rewrite(settings: Settings, change: Callable[[duckdb.DuckDBPyConnection], object]) -> None:
     path = ops_db_path(settings)
     scratch = path.with_name(path.name + ".tmp")
     copy_for_writing(path, scratch)

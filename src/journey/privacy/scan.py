@@ -142,7 +142,7 @@ class ScanReport:
 # --------------------------------------------------------------------------------------------------
 def _literal(text: str) -> str:
     """RE2 for ``text`` as written: ASCII punctuation escaped, any run of spaces as ``\\s+``."""
-    out = []
+    out: list[str] = []
     for char in text:
         if char.isspace():
             if not out or out[-1] != r"\s+":
