@@ -101,7 +101,8 @@ def _assert_scan_is_not_vacuous(settings: Settings, report: ScanReport, needles:
     assert report.tables >= 30 and report.files > 10, report.summary()
     conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        schemas = {row[0] for row in conn.execute("select distinct table_schema from information_schema.tables")}
+        tables = conn.execute("select distinct table_schema from information_schema.tables").fetchall()
+        schemas = {row[0] for row in tables}
         scrubbed = conn.execute(
             "select count(*) filter (description like '%[phone]%'), count(*) filter (description like '%[id]%')"
             " from raw.relations_complaints where complaint_id like 'PRIV%'"
@@ -128,7 +129,7 @@ def test_defect_injected_demo_leaves_no_identifier_even_in_quarantine(settings: 
     assert report.clean, report.summary()
     conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        rules = {row[0] for row in conn.execute("select distinct rule from quarantine.rows")}
+        rules = {row[0] for row in conn.execute("select distinct rule from quarantine.rows").fetchall()}
     finally:
         conn.close()
     assert "malformed_json" in rules or "malformed_csv_row" in rules, f"defects should quarantine rows: {rules}"

@@ -8,6 +8,7 @@ rendered as a Data Docs site under ``site/quality/<stage>/``.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ class GxSession:
 
     def __init__(self, docs_dir: Path | None) -> None:
         os.environ["GX_ANALYTICS_ENABLED"] = "false"
+        # GX logs every ephemeral context's temporary docs folder at INFO: noise in a nightly log.
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
