@@ -132,9 +132,13 @@ def _run_backfill(start: date | None, end: date | None, verbose: bool) -> None:
 
     results = backfill_flow(start=start, end=end)
     for result in results:
-        _print_summary(result, time.perf_counter() - started)
+        # Each run's own time (its stages), not the time since the backfill began.
+        stage_seconds: dict[str, float] = result["stage_seconds"]  # type: ignore[assignment]
+        _print_summary(result, sum(stage_seconds.values()))
     if not results:
         typer.echo("nothing to backfill: every landed day is already published")
+    else:
+        typer.echo(f"backfill: {len(results)} run(s) published in {time.perf_counter() - started:.0f}s")
 
 
 def _print_summary(result: dict[str, Any], seconds: float) -> None:
