@@ -25,7 +25,9 @@
     cast({{ to_local(utc_timestamp_expression) }} as date)
 {%- endmacro %}
 
-{#- Minutes / hours / days between two timestamps, as decimals (NULL if either is NULL). -#}
+{#- Minutes / hours / days between two timestamps, as decimals (NULL if either is NULL). Signed: a
+    negative value means the end came first (e.g. a cancellation after the start). Waits use
+    plausible_minutes / plausible_hours below instead. -#}
 {% macro minutes_between(start_expression, end_expression) -%}
     round(date_diff('millisecond', {{ start_expression }}, {{ end_expression }}) / 60000.0, 2)
 {%- endmacro %}
@@ -36,4 +38,30 @@
 
 {% macro days_between(start_expression, end_expression) -%}
     round(date_diff('millisecond', {{ start_expression }}, {{ end_expression }}) / 86400000.0, 3)
+{%- endmacro %}
+
+{#-
+  The elapsed time of a wait or stay between two milestones of one visit, or NULL when it cannot be
+  one: the end before the start (EHR milestones out of order: clock skew, late charting) or longer
+  than max_hours (default var('max_wait_hours'), journey's thresholds.max_wait_hours, 48 h). Such an
+  interval is not a wait: it is left out of every percentile, mean and share built on it, the same as
+  a missing timestamp. max_hours is a number or a SQL expression; one evaluating to NULL means no
+  upper bound (inpatient stays last days). tests/dbt/assert_encounter_milestones_ordered.sql counts
+  the visits concerned.
+-#}
+{% macro plausible_minutes(start_expression, end_expression, max_hours=none) -%}
+    {{ _plausible_interval(start_expression, end_expression, 60000.0, 2, max_hours) }}
+{%- endmacro %}
+
+{% macro plausible_hours(start_expression, end_expression, max_hours=none) -%}
+    {{ _plausible_interval(start_expression, end_expression, 3600000.0, 3, max_hours) }}
+{%- endmacro %}
+
+{% macro _plausible_interval(start_expression, end_expression, unit_milliseconds, decimals, max_hours) -%}
+    {%- set elapsed = "date_diff('millisecond', " ~ start_expression ~ ", " ~ end_expression ~ ")" -%}
+    {%- set bound = var('max_wait_hours') if max_hours is none else max_hours -%}
+    case
+        when {{ elapsed }} >= 0 and ({{ elapsed }} <= ({{ bound }}) * 3600000.0) is not false
+            then round({{ elapsed }} / {{ unit_milliseconds }}, {{ decimals }})
+    end
 {%- endmacro %}

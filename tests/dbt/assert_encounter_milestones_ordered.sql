@@ -1,6 +1,9 @@
 -- Encounter milestones in time order: arrived <= triaged <= provider seen <= departed.
--- A warning, not an error: EHR clocks and late charting do produce such records. NOTE: the wait
--- metrics do not yet treat a negative interval as missing (see the session note); this test counts them.
+-- A warning, not an error: EHR clocks and late charting do produce such records; the count is the
+-- number of encounters with at least one out-of-order pair. Waits are measured from arrival: one
+-- ending before arrival (negative) or after var('max_wait_hours') is NULL in fct_encounters
+-- (macros/timestamps.sql, plausible_minutes) and never reaches a wait metric. Other pairs (provider
+-- seen before triage) leave both waits from arrival valid.
 {{ config(severity='warn') }}
 
 select

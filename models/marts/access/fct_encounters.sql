@@ -15,6 +15,7 @@
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns'
 ) }}
+{%- set stay_max_hours = "case when encounter_class = 'IMP' then null else " ~ var('max_wait_hours') ~ " end" %}
 with
 
 encounters as (
@@ -170,11 +171,13 @@ measured as (
 
     select
         *,
-        {{ minutes_between('arrived_at', 'triaged_at') }} as door_to_triage_min,
-        {{ minutes_between('arrived_at', 'provider_seen_at') }} as door_to_provider_min,
-        {{ minutes_between('arrived_at', 'departed_at') }} as door_to_departure_min,
-        {{ hours_between('arrived_at', 'departed_at') }} as length_of_stay_hours,
-        {{ minutes_between('arrived_at', 'treatment_room_at') }} as door_to_treatment_room_min,
+        -- waits and stays out of order or beyond var('max_wait_hours') are NULL (not a wait);
+        -- inpatient stays last days, so their length of stay has no upper bound
+        {{ plausible_minutes('arrived_at', 'triaged_at') }} as door_to_triage_min,
+        {{ plausible_minutes('arrived_at', 'provider_seen_at') }} as door_to_provider_min,
+        {{ plausible_minutes('arrived_at', 'departed_at', stay_max_hours) }} as door_to_departure_min,
+        {{ plausible_hours('arrived_at', 'departed_at', stay_max_hours) }} as length_of_stay_hours,
+        {{ plausible_minutes('arrived_at', 'treatment_room_at') }} as door_to_treatment_room_min,
         {{ days_between('appointment_booked_at', 'coalesce(appointment_start_at, arrived_at)') }}
             as booking_lead_time_days
 

@@ -75,7 +75,8 @@ def run_dbt(settings: Settings, database: Path, *args: str, vars: dict[str, obje
     (target / "run_results.json").unlink(missing_ok=True)
     project = str(settings.project_dir)
     merged_vars = {"timezone": settings.timezone, "min_cell_size": settings.min_cell_size,
-                   "late_lookback_days": settings.late_lookback_days, **(vars or {})}
+                   "late_lookback_days": settings.late_lookback_days,
+                   "max_wait_hours": settings.thresholds.max_wait_hours, **(vars or {})}
     cmd = [
         dbt_executable(), *args,
         "--project-dir", project, "--profiles-dir", project,
