@@ -25,21 +25,25 @@ from journey.config import Settings
 from journey.generate import generate
 from journey.report import charts
 from journey.report.build import ReportResult, build_report
+from journey.report.data import department_names
 from journey.report.worklist import write_worklist
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("prefect")]
 
 START = date(2026, 3, 2)
 DAYS = 5
-# The marts are built with the default small-cell size (the models' dbt unit tests assume it); the
-# report's own aggregates (ED hour × weekday, NPS by wait quartile) use a smaller one so that a
-# five-day hospital fills some of their cells.
-MIN_CELL = 11
-REPORT_MIN_CELL = 3
+# The marts are built with a small-cell size of 3 (JOURNEY_MIN_CELL_SIZE, the dbt var min_cell_size;
+# the dbt unit tests pin their own) so that a five-day hospital fills some weekday-hour and
+# wait-quartile cells; the report is built with the same setting.
+MIN_CELL = 3
 EXPECTED_CHARTS = [
-    "wait-trends", "ed-heatmap", "satisfaction-trends", "satisfaction-vs-wait", "cohort-retention", "service-sla",
-    "campaign-funnel",
+    "wait-trends", "arrival-heatmap", "satisfaction-trends", "satisfaction-vs-wait", "cohort-retention",
+    "service-sla", "campaign-funnel",
 ]
+# charts with a department (or campaign) menu, and those with period buttons on the time axis
+WITH_MENU = ["wait-trends", "arrival-heatmap", "satisfaction-trends", "satisfaction-vs-wait", "service-sla",
+             "campaign-funnel"]
+WITH_PERIOD = ["wait-trends", "satisfaction-trends", "satisfaction-vs-wait", "service-sla"]
 # A five-day small hospital has too few complete survey responses per department × quarter to fit the
 # driver model (max(11, 10 × drivers) each); the driver chart is rendered from a synthetic fit instead.
 MAY_BE_UNAVAILABLE = {"drivers"}
@@ -60,6 +64,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEY_DATA_DIR", str(data_dir))
         patch.setenv("JOURNEY_SECRET", "test-secret-not-for-production")
+        patch.setenv("JOURNEY_MIN_CELL_SIZE", str(MIN_CELL))
         # the flow's temporary Prefect API needs longer than the 20 s default on a busy 2-core machine
         patch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
         settings = Settings()
@@ -67,7 +72,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
         generate(settings.landing_dir, settings.generator_dir, start=START, days=DAYS, scale=0.2, seed=11)
         run = nightly(start=START, end=START + timedelta(days=DAYS - 1), docs=False)
         assert run["status"] == "succeeded"
-        yield Built(settings, build_report(settings.model_copy(update={"min_cell_size": REPORT_MIN_CELL})))
+        yield Built(settings, build_report(settings))
 
 
 def _chromium() -> str:
@@ -121,6 +126,10 @@ def test_report_renders_in_headless_chromium_without_console_errors(built: Built
     starts = sorted((dom.index(f'id="chart-{key}"'), key) for key in built.result.charts)
     for (start, key), (end, _) in zip(starts, [*starts[1:], (len(dom), "")], strict=True):
         assert 'class="main-svg"' in dom[start:end], f"chart {key} did not render an SVG"
+        if key in WITH_MENU:
+            assert 'class="updatemenu-container"' in dom[start:end], f"chart {key} has no department menu"
+        if key in WITH_PERIOD:
+            assert 'class="rangeselector"' in dom[start:end], f"chart {key} has no period buttons"
     assert dom.count('class="num status-cell"') >= 1, "the KPI table has cells coloured by status"
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -178,12 +187,14 @@ def test_suppressed_cells_are_never_plotted(built: Built) -> None:
     assert plotted == published, "every published p50 is plotted once, and nothing else"
 
 
-def test_ed_heatmap_cells_match_the_warehouse(built: Built) -> None:
-    """One heatmap cell recomputed straight from fct_encounters (local hour and weekday by hand)."""
+def test_arrival_heatmap_cell_matches_fct_encounters(built: Built) -> None:
+    """The busiest ED weekday-hour of the chart (from metrics_wait_by_arrival_hour) recomputed from
+    fct_encounters in pandas, local hour and weekday by hand."""
     conn = duckdb.connect(str(built.settings.warehouse_path), read_only=True)
     try:
-        ctx = charts.Context(min_cell=1, timezone=built.settings.timezone)
-        figure = charts.ed_heatmap(conn, ctx).figure
+        ctx = charts.Context(min_cell=MIN_CELL, timezone=built.settings.timezone,
+                             names={"emergency": "Emergency"})
+        figure = charts.arrival_heatmap(conn, ctx).figure
         rows = conn.execute(
             """select arrived_at, door_to_provider_min from marts.fct_encounters
                where encounter_class = 'EMER' and is_visit and not is_lwbs and door_to_provider_min is not null"""
@@ -193,10 +204,62 @@ def test_ed_heatmap_cells_match_the_warehouse(built: Built) -> None:
     assert figure is not None and len(rows) > 0
     local = pd.to_datetime(rows["arrived_at"]).dt.tz_localize("UTC").dt.tz_convert(built.settings.timezone)
     rows = rows.assign(weekday=local.dt.dayofweek, hour=local.dt.hour)
-    busiest = rows.groupby(["weekday", "hour"]).size().idxmax()
-    expected = rows[(rows["weekday"] == busiest[0]) & (rows["hour"] == busiest[1])]["door_to_provider_min"].median()
-    z = figure.data[0].z
-    assert z[busiest[0]][busiest[1]] == pytest.approx(expected)
+    sizes = rows.groupby(["weekday", "hour"]).size()
+    busiest = sizes.idxmax()
+    assert sizes[busiest] >= MIN_CELL, "the fixture should publish its busiest ED weekday-hour"
+    expected = rows[(rows["weekday"] == busiest[0]) & (rows["hour"] == busiest[1])]["door_to_provider_min"]
+    ed = [trace for trace in figure.data if trace.name == "Emergency · EMER"]
+    assert len(ed) == 1 and ed[0].visible, "the ED heatmap is shown first"
+    assert ed[0].z[busiest[0]][busiest[1]] == pytest.approx(expected.median(), abs=0.01)
+    assert ed[0].customdata[busiest[0]][busiest[1]][0] == pytest.approx(expected.quantile(0.9), abs=0.01)
+
+
+def test_department_menus_show_only_that_departments_traces(built: Built) -> None:
+    conn = duckdb.connect(str(built.settings.warehouse_path), read_only=True)
+    try:
+        ctx = charts.Context(min_cell=MIN_CELL, timezone=built.settings.timezone,
+                             names=department_names(conn))
+        figures = {
+            "wait-trends": charts.wait_trends(conn, ctx).figure,
+            "satisfaction-trends": charts.satisfaction_trends(conn, ctx).figure,
+            "satisfaction-vs-wait": charts.satisfaction_vs_wait(conn, ctx).figure,
+            "service-sla": charts.service_sla(conn, ctx).figure,
+        }
+    finally:
+        conn.close()
+    for key, figure in figures.items():
+        assert figure is not None, key
+        assert [button.label for button in figure.layout.xaxis.rangeselector.buttons][-1] == "All", key
+        menu = figure.layout.updatemenus[0]
+        assert len(menu.buttons) >= 2, key
+        for button in menu.buttons:
+            visible = button.args[0]["visible"]
+            shown = [trace for trace, on in zip(figure.data, visible, strict=True) if on]
+            assert shown, f"{key}: {button.label} shows nothing"
+            if button.label == "All departments":
+                assert len(shown) == len(figure.data)
+            else:  # every trace's hover starts with its department's name
+                assert all(trace.hovertemplate.startswith(button.label) for trace in shown), (key, button.label)
+
+
+def test_campaign_menu_narrows_the_funnel_to_a_quarter(built: Built) -> None:
+    conn = duckdb.connect(str(built.settings.warehouse_path), read_only=True)
+    try:
+        figure = charts.campaign_funnel(conn, charts.Context(min_cell=MIN_CELL, timezone="UTC")).figure
+        by_quarter = conn.execute(
+            """select strftime(start_date, '%Y') || 'Q' || quarter(start_date), sum(impressions), sum(attended)
+               from marts.metrics_campaign where start_date is not null group by 1 order by 1"""
+        ).fetchall()
+    finally:
+        conn.close()
+    assert figure is not None and by_quarter
+    buttons = {button.label: button.args[0]["visible"] for button in figure.layout.updatemenus[0].buttons}
+    for quarter, impressions, attended in by_quarter:
+        visible = buttons[f"Campaigns started {quarter}"]
+        funnels = [trace for trace, on in zip(figure.data, visible, strict=True) if on and trace.type == "funnel"]
+        assert len(funnels) == 1
+        counts = dict(zip(funnels[0].y, funnels[0].x, strict=True))
+        assert counts["Impressions"] == impressions and counts["Attended"] == attended
 
 
 def test_worklist_on_the_real_warehouse_names_encounters_never_patients(built: Built) -> None:
@@ -227,7 +290,7 @@ def test_cli_report_command(built: Built, monkeypatch: pytest.MonkeyPatch) -> No
     from journey.cli import app
 
     monkeypatch.setenv("JOURNEY_DATA_DIR", str(built.settings.root))
-    monkeypatch.setenv("JOURNEY_MIN_CELL_SIZE", str(REPORT_MIN_CELL))
+    monkeypatch.setenv("JOURNEY_MIN_CELL_SIZE", str(MIN_CELL))
     out = built.settings.root / "elsewhere" / "dashboard.html"
     result = CliRunner().invoke(app, ["report", "--out", str(out)])
     assert result.exit_code == 0, result.output

@@ -24,7 +24,7 @@ SectionBuilder = Callable[[duckdb.DuckDBPyConnection, Context], Section]
 SECTIONS: tuple[SectionBuilder, ...] = (
     charts.kpi_table,
     charts.wait_trends,
-    charts.ed_heatmap,
+    charts.arrival_heatmap,
     charts.satisfaction_trends,
     charts.satisfaction_vs_wait,
     charts.cohort_retention,

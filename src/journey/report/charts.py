@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -47,21 +48,55 @@ class Section:
 
 def _layout(figure: go.Figure, *, x: str, y: str, height: int = 420) -> go.Figure:
     figure.update_layout(
-        template="plotly_white", height=height, margin={"l": 60, "r": 20, "t": 40, "b": 50},
+        template="plotly_white", height=height, margin={"l": 60, "r": 20, "t": 90 if figure.layout.updatemenus else 40,
+                                                          "b": 50},
         xaxis_title=x, yaxis_title=y, legend={"orientation": "h", "y": -0.2}, hovermode="closest",
     )
     return figure
 
 
+def _filter_menu(options: list[tuple[str, list[bool]]], active: int = 0) -> list[dict[str, object]]:
+    """A dropdown (plotly updatemenus) whose option i shows the traces ``options[i][1]`` marks."""
+    buttons = [{"label": label, "method": "update", "args": [{"visible": visible}]} for label, visible in options]
+    return [{"buttons": buttons, "active": active, "x": 0, "y": 1.12, "xanchor": "left", "yanchor": "bottom",
+             "direction": "down"}]
+
+
 def _department_menu(labels: list[str], groups: list[str], default: str | None) -> list[dict[str, object]]:
     """A dropdown that shows one department's traces (or all); ``groups[i]`` is trace i's department."""
-    buttons = [{"label": "All departments", "method": "update", "args": [{"visible": [True] * len(groups)}]}]
-    for label in labels:
-        buttons.append(
-            {"label": label, "method": "update", "args": [{"visible": [group == label for group in groups]}]}
-        )
-    active = labels.index(default) + 1 if default in labels else 0
-    return [{"buttons": buttons, "active": active, "x": 0, "y": 1.12, "xanchor": "left", "direction": "down"}]
+    options = [("All departments", [True] * len(groups))]
+    options += [(label, [group == label for group in groups]) for label in labels]
+    return _filter_menu(options, labels.index(default) + 1 if default in labels else 0)
+
+
+def _department_filter(figure: go.Figure, groups: list[str], default: str | None = None) -> None:
+    """Department dropdown over the figure's traces (``groups[i]``: trace i's department); only
+    ``default``'s traces are shown first (all when None)."""
+    labels = sorted(set(groups))
+    if default is not None and default in labels:
+        for trace, group in zip(figure.data, groups, strict=True):
+            trace.visible = group == default
+    figure.update_layout(updatemenus=_department_menu(labels, groups, default if default in labels else None))
+
+
+# period presets of the time axis, counted back from the latest data; "All" = the whole period
+DAILY_PERIODS: tuple[tuple[int, str, str], ...] = ((7, "day", "7 d"), (1, "month", "1 mo"), (3, "month", "3 mo"))
+MONTHLY_PERIODS: tuple[tuple[int, str, str], ...] = ((3, "month", "3 mo"), (6, "month", "6 mo"), (1, "year", "1 y"))
+
+
+def _period_filter(figure: go.Figure, presets: tuple[tuple[int, str, str], ...], *, slider: bool = False) -> None:
+    """Period buttons (plotly rangeselector) on the time axis; every subplot's time axis follows the
+    first, so one choice filters the whole chart. ``slider`` adds a range slider under it."""
+    buttons = [{"count": count, "step": step, "stepmode": "backward", "label": label} for count, step, label in presets]
+    buttons.append({"step": "all", "label": "All"})
+    figure.update_xaxes(type="date")
+    for name in figure.layout.to_plotly_json():
+        if name.startswith("xaxis") and name != "xaxis":  # subplots' time axes follow the first
+            figure.layout[name].matches = "x"
+    figure.update_layout(xaxis={"rangeselector": {"buttons": buttons, "x": 1, "xanchor": "right", "y": 1.12,
+                                                  "yanchor": "bottom"}})
+    if slider:
+        figure.update_layout(xaxis={"rangeslider": {"visible": True, "thickness": 0.06}})
 
 
 def wait_trends(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:
@@ -98,14 +133,10 @@ def wait_trends(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:
     if shown == 0:
         section.notes.append("Every department-day is below the small-cell size: nothing to plot.")
         return section
-    labels = sorted(set(groups))
-    default = ctx.name("emergency") if ctx.name("emergency") in labels else None
-    if default is not None:
-        for trace, group in zip(figure.data, groups, strict=True):
-            trace.visible = group == default
-    figure.update_layout(updatemenus=_department_menu(labels, groups, default))
-    figure.update_xaxes(rangeslider={"visible": True, "thickness": 0.06}, type="date")
-    section.figure = _layout(figure, x="Day (hospital-local)", y="Door-to-provider (minutes)", height=480)
+    _department_filter(figure, groups, ctx.name("emergency"))
+    _period_filter(figure, DAILY_PERIODS, slider=True)
+    section.figure = _layout(figure, x="Day (hospital-local)", y="Door-to-provider (minutes)", height=500)
+    section.figure.update_layout(legend={"orientation": "v", "x": 1.01, "y": 1})  # the slider is below
     suppressed = int(frame["p50"].isna().sum())
     if suppressed:
         section.notes.append(
@@ -114,27 +145,55 @@ def wait_trends(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:
     return section
 
 
-def ed_heatmap(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:
+def arrival_heatmap(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:
     section = Section(
-        "ed-heatmap", "Emergency: door-to-provider by hour of arrival × weekday",
-        "Median minutes from arrival to first provider contact for ED visits (LWBS excluded), by the hospital-local "
-        "hour and weekday of arrival, over the whole period.",
+        "arrival-heatmap", "Door-to-provider by hour of arrival × weekday",
+        "Median minutes from arrival to first provider contact (LWBS excluded) by the hospital-local weekday and "
+        "hour of arrival, over the whole period, per department and encounter class (emergency first); hover for "
+        "the 90th percentile and the number of visits. From marts.metrics_wait_by_arrival_hour.",
         f"minutes (median); hours in {ctx.timezone}",
     )
-    medians, counts = shaping.hour_weekday_grid(data.ed_arrivals(conn, ctx.timezone), min_cell=ctx.min_cell)
-    if medians.isna().all().all():
-        section.notes.append("No hour × weekday cell has enough ED visits to publish.")
+    frame = data.select(
+        conn, "metrics_wait_by_arrival_hour",
+        ["department_code", "encounter_class", "arrival_weekday", "arrival_hour", "door_to_provider_p50_min"],
+        ["door_to_provider_p90_min", "door_to_provider_n", "door_to_provider_suppressed"],
+    )
+    frame["p50"] = shaping.mask_suppressed(frame, "door_to_provider_p50_min", "door_to_provider_suppressed")
+    frame["p90"] = shaping.mask_suppressed(frame, "door_to_provider_p90_min", "door_to_provider_suppressed")
+    frame["n"] = frame["door_to_provider_n"] if "door_to_provider_n" in frame else float("nan")
+    figure = go.Figure()
+    groups: list[str] = []
+    blank: dict[str, int] = {}
+    for (department, klass), rows in frame.groupby(["department_code", "encounter_class"], sort=True):
+        medians = shaping.arrival_hour_grid(rows, "p50")
+        if medians.isna().all().all():
+            continue  # every weekday-hour below the small-cell size: nothing to show
+        label = f"{ctx.name(department)} · {klass}"
+        detail = [shaping.arrival_hour_grid(rows, column).to_numpy() for column in ("p90", "n")]
+        figure.add_trace(go.Heatmap(
+            z=medians.to_numpy(), x=[f"{hour:02d}:00" for hour in medians.columns], y=list(shaping.WEEKDAYS),
+            customdata=np.dstack(detail), colorscale="YlOrRd", colorbar={"title": "min"}, hoverongaps=False,
+            name=label, hovertemplate=(
+                f"{label}<br>%{{y}} %{{x}}<br>median %{{z:.0f}} min, p90 %{{customdata[0]:.0f}} min"
+                "<br>%{customdata[1]:.0f} visits with a wait<extra></extra>"
+            ),
+        ))
+        groups.append(label)
+        blank[label] = int(medians.isna().to_numpy().sum())
+    if not groups:
+        section.notes.append("No weekday-hour of any department has enough visits to publish.")
         return section
-    figure = go.Figure(go.Heatmap(
-        z=medians.to_numpy(), x=[f"{hour:02d}:00" for hour in medians.columns], y=list(shaping.WEEKDAYS),
-        customdata=counts.to_numpy(), colorscale="YlOrRd", colorbar={"title": "min"}, hoverongaps=False,
-        hovertemplate="%{y} %{x}<br>median %{z:.0f} min<br>%{customdata} visits<extra></extra>",
-    ))
+    default = next((label for label in groups if label.startswith(f"{ctx.name('emergency')} · ")), groups[0])
+    for trace, group in zip(figure.data, groups, strict=True):
+        trace.visible = group == default
+    figure.update_layout(updatemenus=_filter_menu([(group, [g == group for g in groups]) for group in groups],
+                                                  groups.index(default)))
     figure.update_yaxes(autorange="reversed")
-    section.figure = _layout(figure, x="Hour of arrival (local)", y="Weekday", height=380)
-    blank = int(medians.isna().sum().sum())
-    if blank:
-        section.notes.append(f"{blank} of 168 cells have fewer than {ctx.min_cell} visits and are left blank.")
+    section.figure = _layout(figure, x="Hour of arrival (local)", y="Weekday", height=400)
+    section.notes.append(
+        f"Weekday-hours with fewer than {ctx.min_cell} visits, or none, are left blank "
+        f"({blank[default]} of 168 for {default})."
+    )
     return section
 
 
@@ -152,6 +211,7 @@ def satisfaction_trends(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Sectio
     frame["nps_value"] = shaping.mask_suppressed(frame, "nps", "nps_suppressed")
     frame["top_box"] = shaping.mask_suppressed(frame, "overall_top_box_pct", "overall_suppressed")
     figure = make_subplots(rows=1, cols=2, subplot_titles=("NPS", "Overall top-box %"), horizontal_spacing=0.1)
+    groups: list[str] = []
     for index, (department, rows) in enumerate(frame.groupby("department_code", sort=True)):
         if rows[["nps_value", "top_box"]].notna().sum().sum() == 0:
             continue
@@ -163,9 +223,12 @@ def satisfaction_trends(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Sectio
                 showlegend=col == 1, line={"color": colour}, connectgaps=False,
                 hovertemplate=f"{label}<br>%{{x|%b %Y}}: %{{y:.1f}}{unit}<extra></extra>",
             ), row=1, col=col)
+            groups.append(label)
     if not figure.data:
         section.notes.append("Every department-month is below the small-cell size: nothing to plot.")
         return section
+    _department_filter(figure, groups)
+    _period_filter(figure, MONTHLY_PERIODS)
     figure.update_xaxes(title_text="Month", tickformat="%b %Y", dtick="M1")
     figure.update_yaxes(title_text="NPS (score)", row=1, col=1)
     figure.update_yaxes(title_text="Top-box (%)", range=[0, 100], row=1, col=2)
@@ -174,37 +237,75 @@ def satisfaction_trends(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Sectio
     return section
 
 
+QUARTILE_COLOURS: tuple[str, ...] = ("#9ecae1", "#4292c6", "#fd8d3c", "#d94801")  # Q1 shortest … Q4 longest
+
+
 def satisfaction_vs_wait(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:
     section = Section(
         "satisfaction-vs-wait", "What waiting costs: NPS by the wait the respondent experienced",
-        "Survey respondents of each department split into four equal groups by their door-to-provider time "
-        "(Q1 shortest … Q4 longest); NPS within each group. Hover for the wait range.",
-        "NPS (score −100…100); x = wait quartile",
+        "Each month, a department's non-LWBS visits are split into quartiles of door-to-provider time (Q1 "
+        "shortest … Q4 longest); NPS of the survey respondents whose visit fell in each quartile. Hover for the "
+        "quartile's wait range. From marts.metrics_satisfaction_monthly (nps_wait_q1 … q4).",
+        "NPS (score −100…100); x = month of the visit; bars = wait quartiles",
     )
-    shaped = shaping.nps_by_wait_quartile(data.respondent_waits(conn), min_cell=ctx.min_cell)
-    shaped = shaped[shaped["nps"].notna()]
-    if shaped.empty:
-        section.notes.append(f"No department has a wait quartile with {ctx.min_cell}+ respondents.")
-        return section
+    wide = data.select(
+        conn, "metrics_satisfaction_monthly",
+        ["month_start_date", "department_code"] + [f"nps_wait_q{q}" for q in shaping.WAIT_QUARTILES]
+        + [f"nps_wait_q{q}_responses" for q in shaping.WAIT_QUARTILES],
+        [f"nps_wait_q{q}_suppressed" for q in shaping.WAIT_QUARTILES]
+        + [f"wait_q{q}_max_min" for q in shaping.WAIT_QUARTILES[:-1]],
+    )
+    long = shaping.wait_quartiles_long(wide)
     figure = go.Figure()
-    for index, (department, rows) in enumerate(shaped.groupby("department_code", sort=True)):
+    groups: list[str] = []
+    for department, rows in long.groupby("department_code", sort=True):
+        if rows["nps"].notna().sum() == 0:
+            continue  # every quartile of every month below the small-cell size
         label = ctx.name(department)
-        figure.add_trace(go.Bar(
-            x=[f"Q{q}" for q in rows["wait_quartile"]], y=rows["nps"], name=label,
-            marker_color=PALETTE[index % len(PALETTE)],
-            customdata=rows[["wait_min_from", "wait_min_to", "respondents"]].to_numpy(),
-            hovertemplate=(
-                f"{label} %{{x}}<br>wait %{{customdata[0]:.0f}}–%{{customdata[1]:.0f}} min<br>"
-                "NPS %{y:.1f} (%{customdata[2]} respondents)<extra></extra>"
-            ),
-        ))
+        for quartile in shaping.WAIT_QUARTILES:
+            quartile_rows = rows[rows["wait_quartile"] == quartile]
+            figure.add_trace(go.Bar(
+                x=quartile_rows["month_start_date"], y=quartile_rows["nps"], name=f"Q{quartile}",
+                legendgroup=f"Q{quartile}", marker_color=QUARTILE_COLOURS[quartile - 1],
+                customdata=np.column_stack([
+                    [_wait_range(low, high) for low, high in
+                     zip(quartile_rows["wait_min_from"], quartile_rows["wait_min_to"], strict=True)],
+                    quartile_rows["respondents"],
+                ]),
+                hovertemplate=(
+                    f"{label} · Q{quartile}<br>%{{x|%b %Y}}: wait %{{customdata[0]}}"
+                    "<br>NPS %{y:.1f} (%{customdata[1]} respondents)<extra></extra>"
+                ),
+            ))
+            groups.append(label)
+    if not groups:
+        section.notes.append(f"No department-month has a wait quartile with {ctx.min_cell}+ respondents.")
+        return section
+    # one department at a time (four bars a month each): no "all departments" option
+    labels = sorted(set(groups))
+    default = ctx.name("emergency") if ctx.name("emergency") in labels else labels[0]
+    for trace, group in zip(figure.data, groups, strict=True):
+        trace.visible = group == default
+    figure.update_layout(updatemenus=_filter_menu([(label, [g == label for g in groups]) for label in labels],
+                                                  labels.index(default)))
+    _period_filter(figure, MONTHLY_PERIODS)
+    figure.update_xaxes(tickformat="%b %Y", dtick="M1")
     figure.update_layout(barmode="group")
-    section.figure = _layout(figure, x="Door-to-provider quartile (Q1 shortest wait)", y="NPS (score)")
-    section.notes.append(
-        f"Quartiles with fewer than {ctx.min_cell} respondents are not plotted. "
-        "Computed from fct_encounters; the mart's NPS-by-wait-quartile columns will replace this when published."
-    )
+    section.figure = _layout(figure, x="Month of the visit", y="NPS (score)")
+    section.notes.append(f"Quartiles with fewer than {ctx.min_cell} respondents are suppressed in the mart and not "
+                         "plotted.")
     return section
+
+
+def _wait_range(low: float, high: float) -> str:
+    """A quartile's wait range for people: '≤ 12 min', '12–25 min', '> 40 min' (cut points NaN = open)."""
+    if pd.isna(low) and pd.isna(high):
+        return "range suppressed"
+    if pd.isna(low):
+        return f"≤ {high:.0f} min"
+    if pd.isna(high):
+        return f"> {low:.0f} min"
+    return f"{low:.0f}–{high:.0f} min"
 
 
 def cohort_retention(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:
@@ -278,6 +379,8 @@ def service_sla(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:
     rows_needed = (len(panels) + 1) // 2
     figure = make_subplots(rows=rows_needed, cols=2, subplot_titles=[title for _, _, title in panels],
                            vertical_spacing=0.3 / rows_needed, horizontal_spacing=0.08)
+    groups: list[str] = []
+    legend: set[str] = set()
     for number, (column, flag, _) in enumerate(panels):
         row, col = number // 2 + 1, number % 2 + 1
         values = shaping.mask_suppressed(frame, column, flag) * 100.0
@@ -287,12 +390,16 @@ def service_sla(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:
             label = ctx.name(department)
             figure.add_trace(go.Bar(
                 x=rows["month_start_date"], y=rows["value"], name=label, legendgroup=label,
-                showlegend=number == 0, marker_color=PALETTE[index % len(PALETTE)],
+                showlegend=label not in legend, marker_color=PALETTE[index % len(PALETTE)],
                 hovertemplate=f"{label}<br>%{{x|%b %Y}}: %{{y:.1f}} %<extra></extra>",
             ), row=row, col=col)
+            groups.append(label)
+            legend.add(label)
     if not figure.data:
         section.notes.append("Every department-month is below the small-cell size: nothing to plot.")
         return section
+    _department_filter(figure, groups)
+    _period_filter(figure, MONTHLY_PERIODS)
     figure.update_yaxes(range=[0, 100], title_text="%")
     figure.update_xaxes(tickformat="%b %Y", dtick="M1")
     figure.update_layout(barmode="group")
@@ -313,41 +420,67 @@ ATTRIBUTION_MODELS: tuple[tuple[str, str], ...] = (
 def campaign_funnel(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:
     section = Section(
         "campaign-funnel", "Campaign funnel and new-patient attribution",
-        "All campaigns: impressions → clicks → tracked bookings → attended appointments → new patients (linear "
-        "attribution); right: new patients credited to each campaign under five attribution models.",
+        "Impressions → clicks → tracked bookings → attended appointments → new patients (linear attribution); "
+        "right: new patients credited to each campaign under five attribution models. The menu narrows both to "
+        "one department's campaigns or to the campaigns started in one quarter.",
         "count (funnel: people-events; attribution: patients, fractional credit)",
     )
     present = data.table_columns(conn, "metrics_campaign")
     models = [(column, label) for column, label in ATTRIBUTION_MODELS if column in present]
     frame = data.select(
         conn, "metrics_campaign", ["campaign_id"],
-        ["campaign_name", "impressions", "clicks", "bookings", "attended", "attribution_suppressed"]
-        + [column for column, _ in models],
+        ["campaign_name", "department_code", "start_date", "impressions", "clicks", "bookings", "attended",
+         "attribution_suppressed"] + [column for column, _ in models],
     )
     headline = "new_patients_linear" if "new_patients_linear" in present else None
-    funnel = shaping.campaign_funnel(frame, new_patients=headline)
-    if funnel.empty:
+    if shaping.campaign_funnel(frame, new_patients=headline).empty:
         raise data.MissingData("marts.metrics_campaign has none of the funnel columns")
+    frame["label"] = _campaign_labels(frame)
     figure = make_subplots(rows=1, cols=2, column_widths=[0.45, 0.55], specs=[[{"type": "funnel"}, {"type": "xy"}]],
-                           subplot_titles=("Funnel (all campaigns)", "New patients by attribution model"))
-    figure.add_trace(go.Funnel(y=funnel["label"], x=funnel["count"], textinfo="value+percent initial",
-                               marker={"color": "#1f77b4"}, showlegend=False), row=1, col=1)
-    campaigns = frame[frame["campaign_id"] != "organic"].copy()
-    names = campaigns["campaign_name"] if "campaign_name" in campaigns else campaigns["campaign_id"]
-    for index, (column, label) in enumerate(models):
-        values = shaping.mask_suppressed(campaigns, column, "attribution_suppressed")
-        figure.add_trace(go.Bar(
-            x=names, y=values, name=label, marker_color=PALETTE[index % len(PALETTE)],
-            hovertemplate=f"%{{x}}<br>{label}: %{{y:.1f}} new patients<extra></extra>",
-        ), row=1, col=2)
+                           subplot_titles=("Funnel", "New patients by attribution model"))
+    options: list[tuple[str, int]] = []  # (menu label, number of traces)
+    for kind, value, mask in shaping.campaign_subsets(frame):
+        subset = frame[mask]
+        funnel = shaping.campaign_funnel(subset, new_patients=headline)
+        figure.add_trace(go.Funnel(y=funnel["label"], x=funnel["count"], textinfo="value+percent initial",
+                                   marker={"color": "#1f77b4"}, showlegend=False), row=1, col=1)
+        campaigns = subset[subset["campaign_id"] != "organic"]
+        for index, (column, label) in enumerate(models):
+            figure.add_trace(go.Bar(
+                x=campaigns["label"], y=shaping.mask_suppressed(campaigns, column, "attribution_suppressed"),
+                name=label, legendgroup=label, marker_color=PALETTE[index % len(PALETTE)],
+                hovertemplate=f"%{{x}}<br>{label}: %{{y:.1f}} new patients<extra></extra>",
+            ), row=1, col=2)
+        options.append((_campaign_option(kind, value, ctx), 1 + len(models)))
+    owners = [number for number, (_, count) in enumerate(options) for _ in range(count)]
+    for trace, owner in zip(figure.data, owners, strict=True):
+        trace.visible = owner == 0
+    figure.update_layout(updatemenus=_filter_menu(
+        [(label, [owner == number for owner in owners]) for number, (label, _) in enumerate(options)]
+    ))
     figure.update_yaxes(title_text="New patients", row=1, col=2)
     figure.update_layout(barmode="group")
-    section.figure = _layout(figure, x="", y="", height=480)
+    section.figure = _layout(figure, x="", y="", height=500)
     section.notes.append(
         f"Attribution of campaigns with fewer than {ctx.min_cell} credited patients is suppressed (not plotted); "
-        "organic touches are not a campaign and are left out of the attribution chart."
+        "organic touches are not a campaign: they count in the all-campaigns funnel only."
     )
     return section
+
+
+def _campaign_option(kind: str, value: str, ctx: Context) -> str:
+    if kind == "department":
+        return f"{ctx.name(value)} campaigns" if value else "Hospital-wide campaigns"
+    if kind == "quarter":
+        return f"Campaigns started {value}"
+    return "All campaigns and organic"
+
+
+def _campaign_labels(frame: pd.DataFrame) -> pd.Series:
+    """The campaign's name on the axis; the id is added where two campaigns share a name."""
+    names = frame["campaign_name"].fillna(frame["campaign_id"]) if "campaign_name" in frame else frame["campaign_id"]
+    duplicated = names.duplicated(keep=False)
+    return names.where(~duplicated, names + " (" + frame["campaign_id"] + ")")
 
 
 def kpi_table(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:

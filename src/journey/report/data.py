@@ -57,37 +57,6 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def ed_arrivals(conn: duckdb.DuckDBPyConnection, timezone: str) -> pd.DataFrame:
-    """ED visits (not LWBS) with a door-to-provider time: local ISO weekday, local hour, minutes.
-
-    A new aggregate (hour of day × weekday) that the marts do not have yet; read from fct_encounters."""
-    present = table_columns(conn, "fct_encounters")
-    needed = {"arrived_at", "door_to_provider_min", "encounter_class", "is_visit", "is_lwbs"}
-    if not needed <= present:
-        raise MissingData(f"marts.fct_encounters has no column {', '.join(sorted(needed - present))}")
-    return conn.execute(
-        """
-        with local as (
-            select timezone(?, timezone('UTC', arrived_at)) as arrived_local, door_to_provider_min
-            from marts.fct_encounters
-            where encounter_class = 'EMER' and is_visit and not is_lwbs
-              and door_to_provider_min is not null and arrived_at is not null
-        )
-        select isodow(arrived_local) as weekday, hour(arrived_local) as hour, door_to_provider_min
-        from local
-        """,
-        [timezone],
-    ).df()
-
-
-def respondent_waits(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Visits with a primary survey NPS and a door-to-provider time (not LWBS): the respondent's wait."""
-    return select(
-        conn, "fct_encounters", ["department_code", "nps_score", "door_to_provider_min"],
-        where="is_visit and not is_lwbs and nps_score is not null and door_to_provider_min is not null",
-    )
-
-
 def period(conn: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
     """First and last hospital-local day in metrics_wait_daily (the period the report covers)."""
     if "metric_date" not in table_columns(conn, "metrics_wait_daily"):

@@ -1,8 +1,9 @@
-"""Pure data shaping for the dashboard: small pandas transforms over rows read from the marts.
+"""Pure data shaping for the dashboard: reshapes of rows read from the marts (pivots, long formats,
+filter options) and sums of their published counts (funnel totals). Every percentile, rate and
+score comes from a dbt model, never from here.
 
-Every function takes and returns DataFrames, never touches the warehouse, and applies small-cell
-suppression the same way the marts do: a value computed over fewer than ``min_cell`` units is
-NaN, so the chart leaves a gap instead of plotting it.
+Every function takes and returns DataFrames and never touches the warehouse. A value the mart
+flags as suppressed is NaN, so the chart leaves a gap instead of plotting it.
 """
 
 from __future__ import annotations
@@ -35,58 +36,41 @@ def mask_suppressed(frame: pd.DataFrame, value: str, flag: str | None) -> pd.Ser
     return values
 
 
-def hour_weekday_grid(
-    frame: pd.DataFrame, *, value: str = "door_to_provider_min", min_cell: int = 11
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Median ``value`` by ISO weekday (rows, 1 = Monday) × local hour of arrival (columns 0-23).
+def arrival_hour_grid(frame: pd.DataFrame, value: str) -> pd.DataFrame:
+    """One department · class of ``metrics_wait_by_arrival_hour`` as a 7 × 24 grid of ``value``: rows
+    ISO weekday 1-7 (Monday first), columns local hour 0-23; a weekday-hour without a row is NaN.
 
-    ``frame`` has one row per encounter with ``weekday`` (1-7), ``hour`` (0-23) and ``value``.
-    Returns (medians, counts), each 7 × 24; a cell with fewer than ``min_cell`` encounters is NaN in
-    the medians (its count is still shown)."""
-    rows = frame.dropna(subset=[value])
-    grouped = rows.groupby(["weekday", "hour"])[value]
-    index = pd.Index(range(1, 8), name="weekday")
-    columns = pd.Index(range(24), name="hour")
-    medians = grouped.median().unstack("hour").reindex(index=index, columns=columns)
-    counts = grouped.size().unstack("hour").reindex(index=index, columns=columns).fillna(0).astype("int64")
-    medians = medians.where(counts >= min_cell)
-    return medians.astype("float64"), counts
+    A reshape, not an aggregate: the mart has one row per cell (``pivot`` refuses duplicates)."""
+    grid = frame.pivot(index="arrival_weekday", columns="arrival_hour", values=value)
+    grid = grid.reindex(index=pd.Index(range(1, 8), name="weekday"), columns=pd.Index(range(24), name="hour"))
+    return grid.astype("float64")
 
 
-def nps_by_wait_quartile(
-    frame: pd.DataFrame, *, wait: str = "door_to_provider_min", min_cell: int = 11
-) -> pd.DataFrame:
-    """NPS by the door-to-provider quartile each respondent experienced, per department.
+WAIT_QUARTILES: tuple[int, ...] = (1, 2, 3, 4)
 
-    ``frame``: one row per respondent with ``department_code``, ``nps_score`` (0-10) and ``wait``.
-    Quartiles are equal-count groups of respondents within the department, ordered by wait (ties
-    broken by row order, so groups stay equal-sized). NPS = 100 × (promoters 9-10 − detractors 0-6)
-    ÷ respondents; NaN when the quartile has fewer than ``min_cell`` respondents.
-    Columns: department_code, wait_quartile (1-4), respondents, wait_min_from, wait_min_to, nps."""
-    rows = frame.dropna(subset=["nps_score", wait]).copy()
-    columns = ["department_code", "wait_quartile", "respondents", "wait_min_from", "wait_min_to", "nps"]
-    if rows.empty:
+
+def wait_quartiles_long(frame: pd.DataFrame) -> pd.DataFrame:
+    """``metrics_satisfaction_monthly``'s NPS-by-wait-quartile columns as one row per month ×
+    department × quartile: ``nps`` (NaN when suppressed), ``respondents`` and the quartile's wait
+    range ``wait_min_from`` … ``wait_min_to`` from the month's cut points (NaN = open end).
+
+    A reshape of columns into rows: the NPS and the cut points are the mart's own."""
+    parts = []
+    for quartile in WAIT_QUARTILES:
+        part = frame[["month_start_date", "department_code"]].copy()
+        part["wait_quartile"] = quartile
+        part["nps"] = mask_suppressed(frame, f"nps_wait_q{quartile}", f"nps_wait_q{quartile}_suppressed")
+        part["respondents"] = pd.to_numeric(frame[f"nps_wait_q{quartile}_responses"], errors="coerce")
+        lower, upper = f"wait_q{quartile - 1}_max_min", f"wait_q{quartile}_max_min"
+        part["wait_min_from"] = pd.to_numeric(frame[lower], errors="coerce") if lower in frame else np.nan
+        part["wait_min_to"] = pd.to_numeric(frame[upper], errors="coerce") if upper in frame else np.nan
+        parts.append(part)
+    columns = ["month_start_date", "department_code", "wait_quartile", "nps", "respondents", "wait_min_from",
+               "wait_min_to"]
+    if not parts or frame.empty:
         return pd.DataFrame(columns=columns)
-    rows = rows.sort_values(["department_code", wait], kind="stable")
-    position = rows.groupby("department_code").cumcount()
-    size = rows.groupby("department_code")[wait].transform("size")
-    rows["wait_quartile"] = (position * 4 // size + 1).astype("int64")
-    rows["is_promoter"] = rows["nps_score"] >= 9
-    rows["is_detractor"] = rows["nps_score"] <= 6
-    out = (
-        rows.groupby(["department_code", "wait_quartile"])
-        .agg(
-            respondents=("nps_score", "size"),
-            wait_min_from=(wait, "min"),
-            wait_min_to=(wait, "max"),
-            promoters=("is_promoter", "sum"),
-            detractors=("is_detractor", "sum"),
-        )
-        .reset_index()
-    )
-    nps = 100.0 * (out["promoters"] - out["detractors"]) / out["respondents"]
-    out["nps"] = nps.where(out["respondents"] >= min_cell)
-    return out[columns]
+    long = pd.concat(parts, ignore_index=True)[columns]
+    return long.sort_values(["department_code", "month_start_date", "wait_quartile"]).reset_index(drop=True)
 
 
 def cohort_grid(frame: pd.DataFrame) -> pd.DataFrame:
@@ -123,6 +107,25 @@ def campaign_funnel(frame: pd.DataFrame, *, new_patients: str | None = None) -> 
     return pd.DataFrame(
         {"stage": [column for column, _ in stages], "label": [label for _, label in stages], "count": counts}
     )
+
+
+def campaign_subsets(frame: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
+    """The campaign chart's filter options as (kind, value, row mask): every row (``all``), each owning
+    department (``department``; hospital-wide campaigns have none: value ``""``), and each quarter
+    campaigns started in (``quarter``, e.g. ``2026Q1``). Organic touches belong to ``all`` only."""
+    subsets: list[tuple[str, str, pd.Series]] = [("all", "", pd.Series(True, index=frame.index))]
+    campaign = frame["campaign_id"] != "organic"
+    if "department_code" in frame.columns:
+        departments = frame["department_code"]
+        for code in sorted(departments.dropna().astype(str).unique()):
+            subsets.append(("department", code, campaign & (departments == code)))
+        if (campaign & departments.isna()).any():
+            subsets.append(("department", "", campaign & departments.isna()))
+    if "start_date" in frame.columns:
+        quarters = pd.to_datetime(frame["start_date"]).dt.to_period("Q")
+        for quarter in sorted(quarters.dropna().unique()):
+            subsets.append(("quarter", str(quarter), campaign & (quarters == quarter)))
+    return subsets
 
 
 def latest_kpis(frame: pd.DataFrame, *, data_end: date | None = None) -> pd.DataFrame:

@@ -20,44 +20,57 @@ def test_mask_suppressed_blanks_flagged_values_and_tolerates_a_missing_flag() ->
     assert shaping.mask_suppressed(frame, "rate", "no_such_flag").iloc[1] == 0.25
 
 
-def test_hour_weekday_grid_medians_counts_and_small_cells() -> None:
-    frame = pd.DataFrame({
-        "weekday": [1, 1, 1, 2, 7, 7, 3],
-        "hour": [8, 8, 8, 9, 23, 23, 0],
-        "door_to_provider_min": [10.0, 40.0, 20.0, 5.0, 30.0, 50.0, None],
+def test_arrival_hour_grid_is_a_7_by_24_reshape_of_the_mart_rows() -> None:
+    rows = pd.DataFrame({
+        "arrival_weekday": [1, 1, 7, 3],
+        "arrival_hour": [8, 9, 23, 0],
+        "p50": [20.0, None, 45.0, 12.5],
     })
-    medians, counts = shaping.hour_weekday_grid(frame, min_cell=2)
-    assert medians.shape == (7, 24) and counts.shape == (7, 24)
-    assert medians.loc[1, 8] == 20.0  # median of 10, 20, 40
-    assert counts.loc[1, 8] == 3
-    assert medians.loc[7, 23] == 40.0  # median of 30, 50
-    assert counts.loc[2, 9] == 1 and math.isnan(medians.loc[2, 9])  # 1 visit < min_cell 2: blank
-    assert counts.loc[3, 0] == 0  # the NULL wait is not counted
-    assert int(counts.to_numpy().sum()) == 6
-    assert int(medians.notna().to_numpy().sum()) == 2
+    grid = shaping.arrival_hour_grid(rows, "p50")
+    assert grid.shape == (7, 24)
+    assert grid.loc[1, 8] == 20.0 and grid.loc[7, 23] == 45.0 and grid.loc[3, 0] == 12.5
+    assert math.isnan(grid.loc[1, 9]), "a suppressed cell stays blank"
+    assert math.isnan(grid.loc[2, 12]), "a weekday-hour without a row is blank"
+    assert int(grid.notna().to_numpy().sum()) == 3
+    with pytest.raises(ValueError):  # one row per cell: the mart's grain, never aggregated here
+        shaping.arrival_hour_grid(pd.concat([rows, rows.head(1)]), "p50")
 
 
-def test_nps_by_wait_quartile_hand_computed() -> None:
-    # department a, by wait: (10, 9) (20, 10) | (30, 7) (40, 6) | (50, 3) (60, 9) | (70, 0) (80, 2)
-    frame = pd.DataFrame({
-        "department_code": ["a"] * 8 + ["b"] * 4 + ["a"],
-        "door_to_provider_min": [80, 10, 50, 30, 70, 20, 60, 40, 5, 6, 7, 8, None],
-        "nps_score": [2, 9, 3, 7, 0, 10, 9, 6, 10, 10, 10, 10, 0],
+def test_wait_quartiles_long_reshapes_the_monthly_columns() -> None:
+    wide = pd.DataFrame({
+        "month_start_date": [date(2026, 3, 1)],
+        "department_code": ["emergency"],
+        "nps_wait_q1": [40.0], "nps_wait_q2": [12.5], "nps_wait_q3": [None], "nps_wait_q4": [-20.0],
+        "nps_wait_q1_responses": [20], "nps_wait_q2_responses": [16], "nps_wait_q3_responses": [4],
+        "nps_wait_q4_responses": [15],
+        "nps_wait_q1_suppressed": [False], "nps_wait_q2_suppressed": [False], "nps_wait_q3_suppressed": [True],
+        "nps_wait_q4_suppressed": [False],
+        "wait_q1_max_min": [12.0], "wait_q2_max_min": [25.5], "wait_q3_max_min": [40.0],
     })
-    out = shaping.nps_by_wait_quartile(frame, min_cell=2)
-    a = out[out["department_code"] == "a"].set_index("wait_quartile")
-    assert a["respondents"].tolist() == [2, 2, 2, 2]
-    assert a["nps"].tolist() == [100.0, -50.0, 0.0, -100.0]
-    assert a.loc[1, "wait_min_from"] == 10 and a.loc[1, "wait_min_to"] == 20
-    assert a.loc[4, "wait_min_from"] == 70 and a.loc[4, "wait_min_to"] == 80
-    b = out[out["department_code"] == "b"]
-    assert b["respondents"].tolist() == [1, 1, 1, 1]
-    assert b["nps"].isna().all(), "quartiles of 1 respondent are below min_cell 2: never published"
+    long = shaping.wait_quartiles_long(wide)
+    assert long["wait_quartile"].tolist() == [1, 2, 3, 4]
+    assert long["nps"].tolist()[:2] == [40.0, 12.5] and math.isnan(long["nps"][2]) and long["nps"][3] == -20.0
+    assert long["respondents"].tolist() == [20, 16, 4, 15]
+    assert math.isnan(long["wait_min_from"][0]) and long["wait_min_to"][0] == 12.0  # Q1: open below
+    assert (long["wait_min_from"][1], long["wait_min_to"][1]) == (12.0, 25.5)
+    assert long["wait_min_from"][3] == 40.0 and math.isnan(long["wait_min_to"][3])  # Q4: open above
+    assert shaping.wait_quartiles_long(wide.iloc[0:0]).empty
 
 
-def test_nps_by_wait_quartile_empty() -> None:
-    frame = pd.DataFrame({"department_code": [], "door_to_provider_min": [], "nps_score": []})
-    assert shaping.nps_by_wait_quartile(frame).empty
+def test_campaign_subsets_by_department_and_start_quarter() -> None:
+    frame = pd.DataFrame({
+        "campaign_id": ["c1", "c2", "c3", "organic"],
+        "department_code": ["obstetrics", None, "obstetrics", None],
+        "start_date": [date(2026, 1, 5), date(2026, 2, 1), date(2026, 4, 2), None],
+    })
+    subsets = {(kind, value): mask.tolist() for kind, value, mask in shaping.campaign_subsets(frame)}
+    assert subsets == {
+        ("all", ""): [True, True, True, True],
+        ("department", "obstetrics"): [True, False, True, False],
+        ("department", ""): [False, True, False, False],  # hospital-wide; organic touches are no campaign
+        ("quarter", "2026Q1"): [True, True, False, False],
+        ("quarter", "2026Q2"): [False, False, True, False],
+    }
 
 
 def test_cohort_grid_percent_and_suppression() -> None:
