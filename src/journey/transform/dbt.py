@@ -68,15 +68,20 @@ def _summarise(command: str, target: Path) -> DbtResult:
     )
 
 
+def dbt_vars(settings: Settings, vars: dict[str, object] | None = None) -> dict[str, object]:
+    """The dbt vars journey's settings own (dbt_project.yml holds the same defaults), plus ``vars``."""
+    return {"timezone": settings.timezone, "min_cell_size": settings.min_cell_size,
+            "late_lookback_days": settings.late_lookback_days,
+            "max_wait_hours": settings.thresholds.max_wait_hours, **(vars or {})}
+
+
 def run_dbt(settings: Settings, database: Path, *args: str, vars: dict[str, object] | None = None) -> DbtResult:
     """Run ``dbt <args>`` on ``database``; raise BuildFailed naming the failing nodes."""
     target = settings.dbt_target_dir
     target.mkdir(parents=True, exist_ok=True)
     (target / "run_results.json").unlink(missing_ok=True)
     project = str(settings.project_dir)
-    merged_vars = {"timezone": settings.timezone, "min_cell_size": settings.min_cell_size,
-                   "late_lookback_days": settings.late_lookback_days,
-                   "max_wait_hours": settings.thresholds.max_wait_hours, **(vars or {})}
+    merged_vars = dbt_vars(settings, vars)
     cmd = [
         dbt_executable(), *args,
         "--project-dir", project, "--profiles-dir", project,

@@ -1,0 +1,26 @@
+"""The dbt vars journey passes come from its settings, and dbt_project.yml's defaults match them (a
+dbt run outside journey — dbt docs, an analyst's `dbt build` — uses the same rules)."""
+
+from __future__ import annotations
+
+import yaml
+
+from journey.config import Settings
+from journey.transform.dbt import dbt_vars
+
+
+def test_dbt_project_defaults_match_the_settings_defaults(settings: Settings) -> None:
+    project = yaml.safe_load((settings.project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    passed = dbt_vars(settings)
+    assert set(passed) == {"timezone", "min_cell_size", "late_lookback_days", "max_wait_hours"}
+    for name, value in passed.items():
+        assert project["vars"][name] == value, name
+
+
+def test_dbt_vars_follow_the_settings(settings: Settings) -> None:
+    tuned = settings.model_copy(update={
+        "min_cell_size": 5, "thresholds": settings.thresholds.model_copy(update={"max_wait_hours": 24.0}),
+    })
+    assert dbt_vars(tuned)["max_wait_hours"] == 24.0
+    assert dbt_vars(tuned)["min_cell_size"] == 5
+    assert dbt_vars(tuned, {"min_cell_size": 1})["min_cell_size"] == 1  # a caller's override wins
