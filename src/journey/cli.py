@@ -1,29 +1,58 @@
-"""The `journey` command: thin commands over the library. One place maps JourneyError to a clean
-message and an exit code.
+"""The `journey` command: thin commands over the library. One place (``friendly``) maps JourneyError
+to a clean message (what went wrong, where, what to do next) and an exit code; every command that
+does work ends with a closing summary (journey.console); long steps draw a progress bar on a
+terminal (journey.progress).
+
+Exit codes: 0 done; 1 the command failed (message on stderr); 2 bad usage or configuration;
+3 another run holds the warehouse lock.
 """
 
 from __future__ import annotations
 
+import inspect
+import os
 import sys
 import time
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from functools import wraps
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
+from journey import console
 from journey.config import Settings, apply_runtime_env
-from journey.errors import JourneyError
+from journey.errors import ConfigError, JourneyError, MissingInput
 from journey.logs import configure_logging
+from journey.progress import Bar, follow_runs, pending_days, progress
+
+
+def _examples(*lines: str) -> str:
+    """An epilog: ``Examples:`` then one command per line."""
+    return "Examples:\n\n" + "\n".join(f"  {line}" for line in lines)
+
 
 app = typer.Typer(
     help="journey: patient-journey analytics (Prefect + DuckDB + dbt + Great Expectations).\n\n"
-    "Typical use: `journey generate` (demo data) → `journey backfill` → query the warehouse.",
+    "Typical use: `journey init` → `journey generate` (demo data) → `journey backfill` → query the warehouse "
+    "(`journey sql`, `journey report`). Every path lives under $JOURNEY_DATA_DIR (default ./data); "
+    "`journey info` shows where. Exit codes: 0 done, 1 failed, 2 bad usage or setting, 3 another run is writing.",
+    epilog=_examples(
+        "journey init && journey generate --days 30 --scale 0.2",
+        "journey backfill                  # load, check, publish every landed day",
+        'journey sql "select * from marts.metrics_wait_daily limit 5"',
+        "journey run --help                # each command: help and examples",
+    ),
     no_args_is_help=True,
     add_completion=False,
 )
-quarantine_app = typer.Typer(help="Inspect rows the pipeline refused to load.", no_args_is_help=True)
+quarantine_app = typer.Typer(
+    help="Inspect rows the pipeline refused to load, and re-validate them after a fix.",
+    epilog=_examples("journey quarantine list --limit 20", "journey quarantine replay --rule review_not_in_future"),
+    no_args_is_help=True,
+)
 app.add_typer(quarantine_app, name="quarantine")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,37 +64,77 @@ from marts.metrics_wait_daily
 group by all order by encounters desc limit 10"""
 
 
-def _settings(verbose: bool = False) -> Settings:
-    settings = Settings()
+def _settings(verbose: bool = False, *, need_data: bool = False) -> Settings:
+    """The settings from the environment; with ``need_data``, the data dir must already exist."""
+    from pydantic import ValidationError
+
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"JOURNEY_{'__'.join(str(part) for part in item['loc']).upper()}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise ConfigError(f"invalid setting: {problems}.") from None
+    if need_data and not settings.root.is_dir():
+        raise MissingInput(
+            f"No data dir at {settings.root} (JOURNEY_DATA_DIR={os.environ.get('JOURNEY_DATA_DIR', 'unset: ./data')})."
+        )
     apply_runtime_env(settings)
     configure_logging(settings, verbose=verbose)
     return settings
 
 
+def _log_file() -> Path | None:
+    try:
+        return Settings().log_dir / "journey.log"
+    except Exception:  # noqa: BLE001 - the error being reported may be the settings themselves
+        return None
+
+
+def _reflow(doc: str | None) -> str | None:
+    """A docstring for --help: paragraphs kept, line breaks inside a paragraph joined."""
+    if doc is None:
+        return None
+    return "\n\n".join(" ".join(part.split()) for part in inspect.cleandoc(doc).split("\n\n"))
+
+
 def friendly(func: F) -> F:
-    """Turn a JourneyError into its message on stderr and the error's exit code."""
+    """Turn a JourneyError into what/where/next on stderr and the error's exit code (and reflow the
+    command's docstring for --help)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except JourneyError as error:
-            typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+            typer.secho(console.error_text(error, _log_file()), fg=typer.colors.RED, err=True)
             raise typer.Exit(error.exit_code) from None
 
+    wrapper.__doc__ = _reflow(func.__doc__)
     return wrapper  # type: ignore[return-value]
 
 
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every step to the console.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every step to the console (no progress bar).")]
 
 
-@app.command()
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value is not None else None
+
+
+@contextmanager
+def _bar(description: str, total: int | None, unit: str, verbose: bool) -> Iterator[Bar]:
+    with progress(description, total, unit=unit, enabled=not verbose) as bar:
+        yield bar
+
+
+@app.command(epilog=_examples(
+    "journey init",
+    "JOURNEY_DATA_DIR=/srv/journey journey init   # a data dir elsewhere",
+))
 @friendly
 def init() -> None:
-    """Create the data folders and the pseudonymisation secret (if none is configured).
-
-    Example: JOURNEY_DATA_DIR=/srv/journey journey init
-    """
+    """Create the data folders and the pseudonymisation secret (if none is configured)."""
     settings = _settings()
     settings.ensure_dirs()
     existed = settings.default_secret_file.exists() or settings.secret is not None
@@ -73,138 +142,164 @@ def init() -> None:
     where = "JOURNEY_SECRET" if settings.secret is not None else str(settings.default_secret_file)
     typer.echo(f"data dir:  {settings.root}")
     typer.echo(f"secret:    {where} ({'existing' if existed else 'created; back it up, keep it out of git'})")
+    typer.echo("next:      `journey generate` (demo drops) or land real drops in "
+               f"{settings.landing_dir}/<source>/<YYYY-MM-DD>/, then `journey backfill`")
 
 
-@app.command()
+@app.command(epilog=_examples(
+    "journey generate                          # 90 days, a mid-size hospital",
+    "journey generate --days 7 --scale 0.05    # a small clinic, fast",
+    "journey generate --defect-rate 0.03       # with realistic faults",
+    "journey generate --start 2026-03-01 --seed 7",
+))
 @friendly
 def generate(
-    days: Annotated[int, typer.Option(help="Number of daily drops to write.")] = 90,
-    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = "2026-01-05",
-    scale: Annotated[float, typer.Option(help="1.0 = mid-size hospital (~1,000 encounters/day).")] = 1.0,
-    seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 42,
-    defect_rate: Annotated[float, typer.Option(help="Share of rows given a realistic fault (0-1).")] = 0.0,
+    days: Annotated[int, typer.Option(min=1, metavar="N", help="Number of daily drops to write.")] = 90,
+    start: Annotated[
+        datetime,
+        typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", show_default="2026-01-05", help="First day."),
+    ] = datetime(2026, 1, 5),
+    scale: Annotated[
+        float, typer.Option(min=0.001, metavar="X", help="1.0 = mid-size hospital (~1,000 encounters/day).")
+    ] = 1.0,
+    seed: Annotated[int, typer.Option(metavar="N", help="Same seed, same bytes.")] = 42,
+    defect_rate: Annotated[
+        float, typer.Option(min=0.0, max=0.99, metavar="RATE", help="Share of rows given a realistic fault (0-1).")
+    ] = 0.0,
 ) -> None:
-    """Write a demo hospital's daily drops into $JOURNEY_DATA_DIR/landing.
+    """Write a demo hospital's daily drops into $JOURNEY_DATA_DIR/landing (FHIR NDJSON, CSV, JSONL).
 
-    Example: journey generate --days 7 --scale 0.05 --defect-rate 0.03
+    Also writes generator/defects.jsonl (every injected fault, with file and row) and
+    generator/identities.parquet (the planted identifiers `journey privacy-scan` looks for).
     """
     from journey.generate import generate as run_generator
 
     settings = _settings()
     settings.ensure_dirs()
     settings.pseudonym_key(create=True)
-    report = run_generator(
-        settings.landing_dir, settings.generator_dir, start=date.fromisoformat(start), days=days,
-        scale=scale, seed=seed, defect_rate=defect_rate,
+    first = start.date()
+    with _bar(f"simulating from {first}", days, "days", verbose=False) as bar:
+        report = run_generator(
+            settings.landing_dir, settings.generator_dir, start=first, days=days,
+            scale=scale, seed=seed, defect_rate=defect_rate, on_day=lambda _done: bar.advance(),
+        )
+    last = first + timedelta(days=days - 1)
+    typer.echo(console.generation_summary(report, first.isoformat(), last.isoformat(), settings).render())
+
+
+def _flow_failed(settings: Settings, error: Exception) -> JourneyError:
+    """A failure that is not a JourneyError (e.g. a stage timeout): still a clean message and exit 1."""
+    return JourneyError(
+        f"run failed: {type(error).__name__}: {error}",
+        hint=f"The published warehouse was not changed. The run record is in {settings.log_dir / 'runs.jsonl'}; "
+        "raise the stage's JOURNEY_TIMEOUTS__<STAGE> if it timed out, then run again (`--verbose` logs every step).",
     )
-    total = sum(report.rows.values())
-    typer.echo(f"wrote {report.files} files, {total:,} rows over {report.days} days into {settings.landing_dir}")
-    if report.defects:
-        typer.echo("injected defects: " + ", ".join(f"{k}={v}" for k, v in sorted(report.defects.items())))
 
 
-def _run_flow(
-    run_date: date | None, start: date | None, end: date | None, verbose: bool, rebuild: bool = False,
-    **options: Any,
-) -> None:
-    settings = _settings(verbose)
+def _quiet_libraries(verbose: bool) -> None:
+    """Keep Prefect's and other libraries' console logs (tracebacks of the error journey reports
+    cleanly anyway) off the terminal unless --verbose; journey's own warnings still print."""
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+
+
+def _run_flow(run_date: date | None, verbose: bool, rebuild: bool = False, **options: Any) -> None:
+    settings = _settings(verbose, need_data=True)
     settings.pseudonym_key(create=False)
+    _quiet_libraries(verbose)
     started = time.perf_counter()
     from flows.nightly import nightly
 
+    total = pending_days(settings, run_date=run_date)
     try:
-        result = nightly(run_date=run_date, start=start, end=end, rebuild=rebuild, **options)
+        with _bar("starting the run", total, "days", verbose) as bar, follow_runs(bar):
+            result = nightly(run_date=run_date, rebuild=rebuild, **options)
     except JourneyError:
         raise
-    except Exception as error:  # e.g. a stage timeout: still a clean message and a non-zero exit
-        raise JourneyError(
-            f"run failed: {type(error).__name__}: {error}\nThe published warehouse was not changed; "
-            f"see {settings.log_dir / 'runs.jsonl'} and {settings.log_dir / 'journey.log'}."
-        ) from error
-    _print_summary(result, time.perf_counter() - started)
+    except Exception as error:
+        raise _flow_failed(settings, error) from error
+    typer.echo(console.run_summary(result, time.perf_counter() - started, settings).render())
 
 
-def _run_backfill(start: date | None, end: date | None, verbose: bool) -> None:
-    settings = _settings(verbose)
-    settings.pseudonym_key(create=False)
-    started = time.perf_counter()
-    from flows.nightly import backfill as backfill_flow
-
-    results = backfill_flow(start=start, end=end)
-    for result in results:
-        # Each run's own time (its stages), not the time since the backfill began.
-        stage_seconds: dict[str, float] = result["stage_seconds"]  # type: ignore[assignment]
-        _print_summary(result, sum(stage_seconds.values()))
-    if not results:
-        typer.echo("nothing to backfill: every landed day is already published")
-    else:
-        typer.echo(f"backfill: {len(results)} run(s) published in {time.perf_counter() - started:.0f}s")
-
-
-def _print_summary(result: dict[str, Any], seconds: float) -> None:
-    days = result["days"]
-    span = f"{days[0]} … {days[-1]}" if days else "no new files"
-    typer.echo(f"run {result['run_id']}: {result['status']} in {seconds:.0f}s ({span})")
-    typer.echo(
-        f"  files {result['files']}, rows read {result['rows_read']:,}, loaded {result['rows_loaded']:,}, "
-        f"quarantined {result['rows_quarantined']:,}"
-    )
-    typer.echo(f"  checks passed {result['checks_passed']}, failed {result['checks_failed']}")
-    stages = ", ".join(f"{k} {v:.1f}s" for k, v in result["stage_seconds"].items())
-    typer.echo(f"  stages: {stages}")
-    typer.echo(f"  warehouse: {result['warehouse']}")
-
-
-def _day(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
-@app.command()
+@app.command(epilog=_examples(
+    "journey run                     # the last landed day, and late files",
+    "journey run --date 2026-03-01",
+    "journey run --rebuild           # after a model or seed change",
+))
 @friendly
 def run(
     date_: Annotated[
-        str | None, typer.Option("--date", help="Run date (YYYY-MM-DD); default: last landed day.")
+        datetime | None,
+        typer.Option("--date", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD",
+                     help="Run date; default: the last landed day."),
     ] = None,
     verbose: Verbose = False,
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Rebuild and republish the marts even if nothing new landed.")
     ] = False,
 ) -> None:
-    """Run the nightly flow for one date: load that day's drop and any late files for earlier days.
+    """Run the nightly flow for one date: load that day's drop and any late files for earlier days,
+    check, build the marts, publish.
 
-    Example: journey run --date 2026-03-01
-             journey run --rebuild          # after a model change: same raw data, marts rebuilt
+    A failed run leaves the published warehouse untouched. Ends with a summary: files, rows read,
+    loaded and quarantined, checks, time per stage, and where to look.
     """
-    _run_flow(_day(date_), None, None, verbose, rebuild)
+    _run_flow(_day(date_), verbose, rebuild)
 
 
-@app.command()
+@app.command(epilog=_examples(
+    "journey backfill                   # catch up on everything landed",
+    "journey backfill --start 2026-01-05 --end 2026-01-31",
+    "JOURNEY_BACKFILL_DAYS_PER_RUN=7 journey backfill   # publish every 7 days",
+))
 @friendly
 def backfill(
-    start: Annotated[str | None, typer.Option(help="First drop day (YYYY-MM-DD).")] = None,
-    end: Annotated[str | None, typer.Option(help="Last drop day (YYYY-MM-DD).")] = None,
+    start: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="First drop day.")
+    ] = None,
+    end: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="Last drop day.")
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
     """Process every landed day not yet processed (or those between --start and --end), in order.
 
     Runs of JOURNEY_BACKFILL_DAYS_PER_RUN days (default 31), each published; after a failure, run it
     again and it resumes at the first unpublished day.
-
-    Example: journey backfill            # catch up on everything landed
-             journey backfill --start 2026-01-05 --end 2026-01-31
     """
-    _run_backfill(_day(start), _day(end), verbose)
+    first, last = _day(start), _day(end)
+    if first and last and first > last:
+        raise typer.BadParameter(f"--start {first} is after --end {last}.", param_hint="'--start' / '--end'")
+    settings = _settings(verbose, need_data=True)
+    settings.pseudonym_key(create=False)
+    _quiet_libraries(verbose)
+    started = time.perf_counter()
+    from flows.nightly import backfill as backfill_flow
+
+    try:
+        with _bar("starting the backfill", pending_days(settings, start=first, end=last), "days", verbose) as bar, \
+                follow_runs(bar):
+            results = backfill_flow(start=first, end=last)
+    except JourneyError:
+        raise
+    except Exception as error:
+        raise _flow_failed(settings, error) from error
+    for result in results:
+        typer.echo(console.run_line(result))
+    typer.echo(console.backfill_summary(results, time.perf_counter() - started, settings).render())
 
 
-@app.command()
+@app.command(epilog=_examples(
+    "journey serve                      # with a temporary local Prefect API",
+    "PREFECT_API_URL=http://127.0.0.1:4200/api journey serve",
+    'JOURNEY_SCHEDULE_CRON="30 1 * * *" journey serve',
+))
 @friendly
 def serve(verbose: Verbose = False) -> None:
     """Run the nightly flow on its schedule, as a Prefect deployment served by this process.
 
     Cron JOURNEY_SCHEDULE_CRON (default "0 2 * * *") in JOURNEY_TIMEZONE; one run at a time.
     Uses the Prefect server in PREFECT_API_URL (or a temporary local one). Stop with Ctrl-C.
-
-    Example: PREFECT_API_URL=http://127.0.0.1:4200/api journey serve
     """
     settings = _settings(verbose)
     settings.ensure_dirs()
@@ -215,115 +310,132 @@ def serve(verbose: Verbose = False) -> None:
     serve_nightly(settings)
 
 
-@app.command()
+def _published(settings: Settings) -> Path:
+    if not settings.warehouse_path.is_file():
+        raise MissingInput(f"No published warehouse at {settings.warehouse_path}.",
+                           hint="Run `journey backfill` (or `journey run`) first; it publishes the warehouse.")
+    return settings.warehouse_path
+
+
+@app.command(epilog=_examples(
+    'journey sql "select count(*) from marts.fct_encounters"',
+    'journey sql "select * from marts.metrics_kpi_status limit 20"',
+    'journey sql "show all tables"',
+))
 @friendly
 def sql(query: Annotated[str, typer.Argument(help="SQL to run read-only on the published warehouse.")]) -> None:
-    """Run a read-only query against the published warehouse and print the result.
+    """Run a read-only query against the published warehouse and print the result (first 50 rows)."""
+    import duckdb
 
-    Example: journey sql "select count(*) from marts.fct_encounters"
-    """
     from journey.warehouse.connection import connect_reader
 
-    settings = _settings()
-    if not settings.warehouse_path.exists():
-        raise JourneyError(f"No published warehouse at {settings.warehouse_path}: run `journey backfill` first.")
-    conn = connect_reader(settings.warehouse_path)
+    settings = _settings(need_data=True)
+    conn = connect_reader(_published(settings))
     try:
         conn.sql(query).show(max_width=200, max_rows=50)
+    except duckdb.Error as error:
+        raise JourneyError(
+            f"query failed: {type(error).__name__}: {error}",
+            hint='`journey sql "show all tables"` lists the tables; the contract tables are in schema marts '
+            "(README → Metrics). The warehouse is read-only here.",
+        ) from None
     finally:
         conn.close()
 
 
-@app.command()
+@app.command(epilog=_examples("journey info", "JOURNEY_DATA_DIR=/srv/journey journey info"))
 @friendly
 def info() -> None:
     """Where everything is, and an example query to start from."""
     settings = _settings()
     typer.echo(f"warehouse:  {settings.warehouse_path}")
-    typer.echo(f"dbt docs:   {settings.site_dir / 'dbt' / 'index.html'}")
+    typer.echo(f"dashboard:  {settings.site_dir / 'report' / 'index.html'}")
+    typer.echo(f"docs:       {settings.site_dir / 'index.html'} (dbt docs: {settings.site_dir / 'dbt' / 'index.html'})")
     typer.echo(f"landing:    {settings.landing_dir}")
-    typer.echo(f"logs:       {settings.log_dir}")
+    typer.echo(f"logs:       {settings.log_dir} (journey.log, runs.jsonl)")
+    typer.echo("quarantine: table quarantine.rows (`journey quarantine list`)")
     typer.echo("example:    duckdb -readonly " + str(settings.warehouse_path))
     typer.echo(EXAMPLE_QUERY)
 
 
-@app.command()
+@app.command(epilog=_examples(
+    'journey report && xdg-open "$JOURNEY_DATA_DIR/site/report/index.html"',
+    "journey report --out /srv/www/journey.html",
+))
 @friendly
 def report(
-    out: Annotated[str | None, typer.Option("--out", help="Write here instead of site/report/index.html.")] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", metavar="PATH", help="Write here instead of site/report/index.html.")
+    ] = None,
 ) -> None:
     """Build the static dashboard (one self-contained HTML file, opens offline) from the published warehouse.
 
     Charts: KPIs vs target, door-to-provider p50/p90 trends, ED hour × weekday heatmap, NPS and top-box,
     NPS by wait quartile, cohort retention, follow-up and complaint SLAs, campaign funnel and attribution.
-
-    Example: journey report && xdg-open "$JOURNEY_DATA_DIR/site/report/index.html"
     """
-    from pathlib import Path
-
     from journey.report.build import build_report
 
-    settings = _settings()
+    settings = _settings(need_data=True)
+    started = time.perf_counter()
     result = build_report(settings, out=Path(out) if out else None)
-    typer.echo(f"dashboard: {result.path} ({result.size_bytes / 1e6:.1f} MB, {len(result.charts)} charts)")
-    for key, reason in result.unavailable.items():
-        typer.secho(f"  {key}: {reason}", fg=typer.colors.YELLOW)
+    typer.echo(console.report_summary(result, time.perf_counter() - started).render())
 
 
-@app.command()
+@app.command(epilog=_examples(
+    "journey worklist                     # yesterday (hospital local time)",
+    "journey worklist --date 2026-03-02   # rows about 2026-03-01",
+    "journey worklist --out /shared/service-recovery.csv",
+))
 @friendly
 def worklist(
     date_: Annotated[
-        str | None, typer.Option("--date", help="Worklist date (YYYY-MM-DD); lists the day before. Default: today.")
+        datetime | None,
+        typer.Option("--date", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD",
+                     help="Worklist date; lists the day before. Default: today."),
     ] = None,
-    out: Annotated[str | None, typer.Option("--out", help="CSV path (default: worklist/worklist-<date>.csv).")] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", metavar="PATH", help="CSV path (default: worklist/worklist-<date>.csv).")
+    ] = None,
 ) -> None:
     """Write the service-recovery worklist: the previous day's detractors, bottom-box answers and complaints.
 
     One row per survey response (NPS 0-6, overall rating 0-6, or an item answered never/sometimes) or
     complaint, with department, waits, a scrubbed comment excerpt and the encounter id to look up in
     the EHR. No patient identity.
-
-    Example: journey worklist --date 2026-03-02     # rows about 2026-03-01
     """
-    from datetime import datetime
-    from pathlib import Path
     from zoneinfo import ZoneInfo
 
     from journey.report.worklist import write_worklist
 
-    settings = _settings()
+    settings = _settings(need_data=True)
+    started = time.perf_counter()
     run_date = _day(date_) or datetime.now(ZoneInfo(settings.timezone)).date()
     path, frame = write_worklist(settings, run_date, Path(out) if out else None)
-    counts = frame["source"].value_counts().to_dict() if len(frame) else {}
-    typer.echo(
-        f"worklist {path}: {len(frame)} rows "
-        f"({counts.get('survey', 0)} survey responses, {counts.get('complaint', 0)} complaints)"
-    )
+    counts = {str(key): int(value) for key, value in frame["source"].value_counts().items()} if len(frame) else {}
+    about = (run_date - timedelta(days=1)).isoformat()
+    typer.echo(console.worklist_summary(path, counts, about, time.perf_counter() - started).render())
 
 
-@app.command()
+@app.command(epilog=_examples(
+    "journey docs                               # dbt docs, GX Data Docs, links",
+    "journey docs --serve --port 8080           # open http://127.0.0.1:8080/",
+    "journey docs --skip-dbt --serve --port 0   # serve as built, any free port",
+))
 @friendly
 def docs(
     serve: Annotated[bool, typer.Option("--serve", help="Serve site/ on 127.0.0.1 until Ctrl-C.")] = False,
-    port: Annotated[int, typer.Option(help="Port for --serve (0 = any free port).")] = 8080,
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port for --serve (0 = any free port).")] = 8080,
     skip_dbt: Annotated[bool, typer.Option("--skip-dbt", help="Do not regenerate the dbt docs.")] = False,
 ) -> None:
     """Build the dbt docs site (site/dbt/), link the GX Data Docs (site/quality/<stage>/) and the dashboard
     from site/index.html; with --serve, serve them on 127.0.0.1.
-
-    Example: journey docs --serve --port 8080     # then open http://127.0.0.1:8080/
     """
     from journey.report.docs_site import build_docs, make_server
 
-    settings = _settings()
+    settings = _settings(need_data=True)
+    started = time.perf_counter()
     result = build_docs(settings, dbt=not skip_dbt)
-    typer.echo(f"sites:     {result.index}")
-    typer.echo(f"dbt docs:  {result.dbt or 'not built'}")
-    for stage, path in result.quality.items():
-        typer.echo(f"quality:   {stage}: {path}")
-    if not result.quality:
-        typer.echo("quality:   no GX Data Docs yet (the next `journey run` writes them)")
+    typer.echo(console.docs_summary(result, time.perf_counter() - started).render())
     if serve:
         server = make_server(settings.site_dir, port)
         host, bound = str(server.server_address[0]), int(server.server_address[1])
@@ -336,21 +448,19 @@ def docs(
             server.server_close()
 
 
-@quarantine_app.command("list")
+@quarantine_app.command("list", epilog=_examples(
+    "journey quarantine list",
+    "journey quarantine list --limit 200 | grep crm/",
+))
 @friendly
 def quarantine_list(
-    limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="Rows to show.")] = 50,
 ) -> None:
-    """Show quarantined rows: file, row number, rule, detail.
-
-    Example: journey quarantine list --limit 20
-    """
+    """Show quarantined rows: landed file, row number, rule, detail (never the row's content)."""
     from journey.warehouse.connection import connect_reader
 
-    settings = _settings()
-    if not settings.warehouse_path.exists():
-        raise JourneyError(f"No published warehouse at {settings.warehouse_path}.")
-    conn = connect_reader(settings.warehouse_path)
+    settings = _settings(need_data=True)
+    conn = connect_reader(_published(settings))
     try:
         conn.execute(
             """select _source_file as file, _row_number as row, rule, detail from quarantine.rows
@@ -358,19 +468,28 @@ def quarantine_list(
             [limit],
         )
         rows = conn.fetchall()
+        total = conn.execute("select count(*) from quarantine.rows where replayed_at is null").fetchone()
     finally:
         conn.close()
     for file, row, rule, detail in rows:
         typer.echo(f"{file}:{row}  {rule}  {detail or ''}")
     if not rows:
         typer.echo("quarantine is empty")
+    elif total and total[0] > len(rows):
+        typer.echo(f"… {total[0] - len(rows):,} more (--limit {total[0]} shows all)")
 
 
-@quarantine_app.command("replay")
+@quarantine_app.command("replay", epilog=_examples(
+    "journey quarantine replay",
+    "journey quarantine replay --rule review_not_in_future",
+    "journey quarantine replay --file relations/2026-03-01/reviews.jsonl",
+))
 @friendly
 def quarantine_replay(
-    file: Annotated[str | None, typer.Option("--file", help="Only rows of this landed file (as listed).")] = None,
-    rule: Annotated[str | None, typer.Option("--rule", help="Only rows refused by this rule.")] = None,
+    file: Annotated[
+        str | None, typer.Option("--file", metavar="PATH", help="Only rows of this landed file (as listed).")
+    ] = None,
+    rule: Annotated[str | None, typer.Option("--rule", metavar="RULE", help="Only rows refused by this rule.")] = None,
     verbose: Verbose = False,
 ) -> None:
     """Re-validate quarantined rows after what refused them is fixed, and publish.
@@ -379,87 +498,107 @@ def quarantine_replay(
     raw and through every check again: fixed ones load, the rest return to quarantine. Rows the
     loader refused (malformed line, missing required field) need the corrected file: land it at the
     same path and the next run replaces the earlier version.
-
-    Examples:
-      journey quarantine replay
-      journey quarantine replay --rule review_not_in_future
-      journey quarantine replay --file relations/2026-03-01/reviews.jsonl
     """
-    _run_flow(None, None, None, verbose, replay=True, replay_file=file, replay_rule=rule)
+    _run_flow(None, verbose, replay=True, replay_file=file, replay_rule=rule)
 
 
-@app.command("privacy-scan")
+@app.command("privacy-scan", epilog=_examples(
+    "journey privacy-scan                       # the demo's planted identities",
+    "journey privacy-scan --needles sample.csv  # columns kind,value",
+    "journey privacy-scan --warehouse /backup/journey.duckdb",
+))
 @friendly
 def privacy_scan(
     needles: Annotated[
         str | None,
-        typer.Option(help="Needles file: CSV/JSONL/Parquet with columns kind,value, or the generator's "
-                     "identities.parquet (default: $JOURNEY_DATA_DIR/generator/identities.parquet)."),
+        typer.Option(metavar="PATH", help="Needles file: CSV/JSONL/Parquet with columns kind,value, or the "
+                     "generator's identities.parquet (default: $JOURNEY_DATA_DIR/generator/identities.parquet)."),
     ] = None,
-    warehouse: Annotated[str | None, typer.Option(help="DuckDB file to scan (default: the published one).")] = None,
+    warehouse: Annotated[
+        str | None, typer.Option(metavar="PATH", help="DuckDB file to scan (default: the published one).")
+    ] = None,
     birth_dates_before: Annotated[
-        str | None, typer.Option(help="Ignore birth dates on or after this day (YYYY-MM-DD): they collide with "
-                                 "ordinary event dates. Default for the demo: two years before its first day.")
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD",
+                     help="Ignore birth dates on or after this day: they collide with ordinary event dates. "
+                     "Default for the demo: two years before its first day."),
     ] = None,
 ) -> None:
     """Search the warehouse (every column of every table) and every log, dbt and site file for known
     identifiers; exit 1 naming table, column and a sample for each hit. The secret is always a needle.
-
-    Example: journey privacy-scan --needles sample_identities.csv     # columns kind,value
     """
     import json
-    from datetime import timedelta
-    from pathlib import Path
 
     from journey.privacy.scan import data_dir_folders, load_needles, scan, secret_needles
 
-    settings = _settings()
+    settings = _settings(need_data=True)
     path = Path(needles) if needles else settings.generator_dir / "identities.parquet"
     if not path.is_file():
-        raise JourneyError(f"No needles file at {path}: pass --needles (CSV with columns kind,value).")
+        raise MissingInput(f"No needles file at {path}.",
+                           hint="Pass --needles with a CSV of columns kind,value (or run `journey generate`).")
     before = _day(birth_dates_before)
     generation = settings.generator_dir / "generation.json"
     if before is None and needles is None and generation.is_file():
-        start = json.loads(generation.read_text(encoding="utf-8"))["parameters"]["start"]
-        before = date.fromisoformat(start) - timedelta(days=730)
+        first = json.loads(generation.read_text(encoding="utf-8"))["parameters"]["start"]
+        before = date.fromisoformat(first) - timedelta(days=730)
     try:
         found = load_needles(path, birth_dates_before=before)
     except ValueError as error:
-        raise JourneyError(str(error)) from None
+        raise ConfigError(str(error), hint="A needles file has columns kind,value (see --help).") from None
     try:
         found += secret_needles(settings.pseudonym_key())
     except JourneyError:
         typer.secho("no secret configured: scanning for identities only", fg=typer.colors.YELLOW, err=True)
     target = Path(warehouse) if warehouse else settings.warehouse_path
     if not target.is_file():
-        raise JourneyError(f"No warehouse at {target}: run `journey backfill` first or pass --warehouse.")
+        raise MissingInput(f"No warehouse at {target}.",
+                           hint="Run `journey backfill` first, or pass --warehouse with a DuckDB file.")
     result = scan(found, warehouse=target, folders=data_dir_folders(settings))
     typer.echo(result.summary())
+    typer.echo(f"  scanned: {target}, logs, dbt and site files under {settings.root}")
     if not result.clean:
+        typer.secho(
+            "  next:    remove each hit at its source (the table's model or the named file), rebuild "
+            "(`journey run --rebuild`), and scan again",
+            err=True,
+        )
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(epilog=_examples(
+    "journey retention --dry-run        # what would be deleted",
+    "journey retention                  # delete files past the retention period",
+    "journey retention --days 90 --dry-run",
+))
 @friendly
 def retention(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be deleted; delete nothing.")] = False,
     days: Annotated[
-        int | None, typer.Option(help="Override JOURNEY_LANDING_RETENTION_DAYS for this pass (0 = keep all).")
+        int | None,
+        typer.Option(min=0, metavar="N", help="Override JOURNEY_LANDING_RETENTION_DAYS for this pass (0 = keep all)."),
     ] = None,
 ) -> None:
     """Delete landed files (they hold PII) once loaded into the published warehouse and older than
     the retention period (JOURNEY_LANDING_RETENTION_DAYS, default 30). One log record per file.
-
-    Example: journey retention --dry-run
     """
+    from journey.ops.lock import acquire_run_lock
     from journey.privacy.retention import apply_retention
 
-    settings = _settings()
-    result = apply_retention(settings, dry_run=dry_run, retention_days=days)
+    settings = _settings(need_data=True)
+    started = time.perf_counter()
+    if dry_run:
+        result = apply_retention(settings, dry_run=True, retention_days=days)
+    else:
+        # Deleting landed files: not while a run is loading or publishing them (the run lock).
+        lock = acquire_run_lock(settings, "retention")
+        try:
+            result = apply_retention(settings, retention_days=days)
+        finally:
+            lock.release()
     for item in result.deleted:
         typer.echo(f"{'would delete' if dry_run else 'deleted'} {item.relative_path} "
                    f"(drop {item.landing_date}, loaded {item.loaded_on})")
-    typer.echo(result.summary())
+    typer.echo(console.retention_summary(result, time.perf_counter() - started, settings).render())
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -58,12 +59,14 @@ def generate(
     seed: int = 42,
     defect_rate: float = 0.0,
     max_rows_per_file: int = 200_000,
+    on_day: Callable[[int], None] | None = None,
 ) -> GenerationReport:
     """Write ``days`` daily drops from ``start`` into ``landing_dir`` and the record into ``record_dir``.
 
     ``scale`` 1.0 is a mid-size hospital (about 1,000 encounters a day); 0.01 a small clinic, 20 a
     multi-campus network. ``defect_rate`` is the share of rows that get a fault (0 = clean data).
-    Existing files with the same names are overwritten; nothing else is deleted.
+    Existing files with the same names are overwritten; nothing else is deleted. ``on_day`` is called
+    with the number of days simulated so far (for a progress bar).
     """
     if days < 1:
         raise ValueError("days must be at least 1")
@@ -85,7 +88,7 @@ def generate(
     landing_dir.mkdir(parents=True, exist_ok=True)
     record_dir.mkdir(parents=True, exist_ok=True)
     hospital = Hospital(params, landing_dir)
-    hospital.run()
+    hospital.run(on_day)
     _write_defects(record_dir / "defects.jsonl", hospital.writer.defect_table())
     pq.write_table(identities(hospital.pool), record_dir / "identities.parquet")
     writer = hospital.writer

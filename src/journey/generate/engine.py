@@ -10,7 +10,7 @@ depends on the wall clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,14 +84,17 @@ class Hospital:
 
     # -- the loop --------------------------------------------------------------------------------
 
-    def run(self) -> None:
-        """Simulate day after day; a day's files are prepared while the next day is simulated."""
+    def run(self, on_day: Callable[[int], None] | None = None) -> None:
+        """Simulate day after day; a day's files are prepared while the next day is simulated.
+        ``on_day`` is called with the number of days simulated so far (for a progress bar)."""
         jobs: list[Future[Prepared]] = []
         try:
             for day in range(self.p.start_day, self.p.end_day):
                 self.simulate(day)
                 self.writer.finish(jobs)
                 jobs = self.flush(day)
+                if on_day is not None:
+                    on_day(day - self.p.start_day + 1)
             self.writer.finish(jobs)
             self.writer.complete()
         finally:

@@ -18,6 +18,8 @@ from journey.runs import plan_run
 class BackfillStopped(JourneyError):
     """A backfill segment failed; earlier segments stay published."""
 
+    hint = "`journey quarantine list` shows refused rows; logs/runs.jsonl records every run of the backfill."
+
 
 def backfill_segments(settings: Settings, start: date | None, end: date | None) -> list[tuple[date, date]]:
     """The pending drop days in [start, end], in order, cut into runs of ``backfill_days_per_run`` days."""

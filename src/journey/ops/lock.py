@@ -28,6 +28,7 @@ class RunInProgress(JourneyError):
     """Another run holds the warehouse lock."""
 
     exit_code = 3
+    hint = "Scheduled runs wait their turn (JOURNEY_RUN_LOCK_WAIT_SECONDS, default 600); `journey info` shows the logs."
 
 
 def lock_path(settings: Settings) -> Path:

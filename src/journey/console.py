@@ -1,0 +1,216 @@
+"""What the CLI prints when a command ends: a closing summary (what was done, how long it took, where
+to look) and, on failure, what went wrong, where, and what to do next.
+
+Pure formatting over the reports the library already returns (the run summary, the generation
+report, …): nothing is recomputed here, and nothing here prints patient data — only counts, dates,
+run ids and paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from journey.config import Settings
+from journey.errors import JourneyError
+
+if TYPE_CHECKING:  # the reports summarised here; imported for types only (they pull in heavy libraries)
+    from journey.generate import GenerationReport
+    from journey.privacy.retention import RetentionReport
+    from journey.report.build import ReportResult
+    from journey.report.docs_site import DocsResult
+
+
+def duration(seconds: float) -> str:
+    """``0.4s``, ``12s``, ``3m 05s``, ``1h 02m``: short enough for a summary line."""
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def span(days: Sequence[str]) -> str:
+    """``2026-01-05`` or ``2026-01-05 … 2026-01-31`` (days sorted ascending)."""
+    if not days:
+        return "no drop days"
+    return days[0] if days[0] == days[-1] else f"{days[0]} … {days[-1]}"
+
+
+@dataclass
+class Summary:
+    """A title line and labelled detail lines, rendered as aligned plain text (stdout, greppable)."""
+
+    title: str
+    rows: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, label: str, value: str) -> Summary:
+        self.rows.append((label, value))
+        return self
+
+    def render(self) -> str:
+        width = max((len(label) for label, _ in self.rows), default=0) + 1
+        return "\n".join([self.title, *(f"  {label + ':':<{width}} {value}" for label, value in self.rows)])
+
+
+# ---------------------------------------------------------------------------------------------------
+# where to look
+# ---------------------------------------------------------------------------------------------------
+def _where_to_look(summary: Summary, settings: Settings, *, quarantined: int) -> Summary:
+    summary.add("warehouse", str(settings.warehouse_path))
+    if quarantined:
+        summary.add("quarantine", f"{quarantined:,} row(s) in quarantine.rows: `journey quarantine list`")
+    dashboard = settings.site_dir / "report" / "index.html"
+    if dashboard.is_file():
+        summary.add("dashboard", str(dashboard))
+    docs = next((path for path in (settings.site_dir / "index.html", settings.site_dir / "dbt" / "index.html")
+                 if path.is_file()), None)
+    if docs is not None:
+        summary.add("docs", str(docs))
+    return summary.add("logs", f"{settings.log_dir / 'journey.log'} (runs: {settings.log_dir / 'runs.jsonl'})")
+
+
+def _rows(read: int, loaded: int, quarantined: int) -> str:
+    return f"{read:,} read, {loaded:,} loaded, {quarantined:,} quarantined"
+
+
+def _checks(passed: int, failed: int, status: str) -> str:
+    text = f"{passed:,} passed, {failed:,} failed"
+    if failed and status == "succeeded":
+        # A succeeded run's failures are warnings and row-level rules (their rows were quarantined).
+        text += " (warnings or row rules, none blocking; see ops.dq_results)"
+    return text
+
+
+# ---------------------------------------------------------------------------------------------------
+# runs
+# ---------------------------------------------------------------------------------------------------
+def run_summary(result: Mapping[str, Any], seconds: float, settings: Settings) -> Summary:
+    """The closing summary of one nightly run, from the flow's own result (``flows.nightly._result``)."""
+    status = str(result["status"])
+    days = [str(day) for day in result["days"]]
+    title = f"run {result['run_id']} {status} in {duration(seconds)}"
+    if status == "skipped":
+        summary = Summary(title + ": nothing new or changed landed; the published warehouse is up to date")
+        return _where_to_look(summary, settings, quarantined=0)
+    summary = Summary(f"{title} (drop days {span(days)})" if days else f"{title} (no new files: marts rebuilt)")
+    summary.add("files", f"{int(result['files']):,}")
+    summary.add("rows", _rows(int(result["rows_read"]), int(result["rows_loaded"]), int(result["rows_quarantined"])))
+    summary.add("checks", _checks(int(result["checks_passed"]), int(result["checks_failed"]), status))
+    stages: Mapping[str, float] = result["stage_seconds"]
+    summary.add("stages", ", ".join(f"{name} {duration(value)}" for name, value in stages.items()))
+    return _where_to_look(summary, settings, quarantined=int(result["rows_quarantined"]))
+
+
+def run_line(result: Mapping[str, Any]) -> str:
+    """One line per run of a backfill: its own time (its stages), not the time since the backfill began."""
+    stages: Mapping[str, float] = result["stage_seconds"]
+    return (
+        f"run {result['run_id']} {result['status']} in {duration(sum(stages.values()))}: "
+        f"{span([str(day) for day in result['days']])}, {int(result['files']):,} files, "
+        f"{int(result['rows_loaded']):,} rows loaded, {int(result['rows_quarantined']):,} quarantined"
+    )
+
+
+def backfill_summary(results: Sequence[Mapping[str, Any]], seconds: float, settings: Settings) -> Summary:
+    """Totals over a backfill's runs (each run's own line comes from ``run_line``)."""
+    if not results:
+        return Summary(f"nothing to backfill: every landed day is already published ({duration(seconds)})")
+    days = sorted(str(day) for result in results for day in result["days"])
+    quarantined = sum(int(result["rows_quarantined"]) for result in results)
+    summary = Summary(
+        f"backfill: {len(results)} run(s) published in {duration(seconds)} "
+        f"({len(days)} drop day(s), {span(days)})"
+    )
+    summary.add("files", f"{sum(int(result['files']) for result in results):,}")
+    summary.add("rows", _rows(sum(int(result["rows_read"]) for result in results),
+                              sum(int(result["rows_loaded"]) for result in results), quarantined))
+    statuses = {str(result["status"]) for result in results}
+    summary.add("checks", _checks(sum(int(result["checks_passed"]) for result in results),
+                                  sum(int(result["checks_failed"]) for result in results),
+                                  statuses.pop() if len(statuses) == 1 else "mixed"))
+    return _where_to_look(summary, settings, quarantined=quarantined)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the other commands
+# ---------------------------------------------------------------------------------------------------
+def generation_summary(report: GenerationReport, first_day: str, last_day: str, settings: Settings) -> Summary:
+    """What the generator wrote (its report counts rows by ``<source>/<entity>``)."""
+    by_source: dict[str, int] = {}
+    for key, count in report.rows.items():
+        source = key.split("/", 1)[0]
+        by_source[source] = by_source.get(source, 0) + count
+    total = sum(by_source.values())
+    rate = f", {total / report.seconds:,.0f} rows/s" if report.seconds > 0 else ""
+    summary = Summary(f"generated {report.days} day(s) ({span([first_day, last_day])}) in "
+                      f"{duration(report.seconds)}{rate}")
+    summary.add("files", f"{report.files:,}")
+    summary.add("rows", f"{total:,} (" + ", ".join(f"{s} {n:,}" for s, n in sorted(by_source.items())) + ")")
+    if report.defects:
+        defects = ", ".join(f"{kind}={count}" for kind, count in sorted(report.defects.items()))
+        summary.add("defects", f"{defects} (each with file and row: {settings.generator_dir / 'defects.jsonl'})")
+    summary.add("landing", str(settings.landing_dir))
+    summary.add("record", f"{settings.generator_dir} (generation.json, identities.parquet for `journey privacy-scan`)")
+    return summary.add("next", "`journey backfill` loads every landed day")
+
+
+def report_summary(result: ReportResult, seconds: float) -> Summary:
+    summary = Summary(f"dashboard built in {duration(seconds)}: {len(result.charts)} charts, "
+                      f"{len(result.tables)} tables")
+    summary.add("dashboard", f"{result.path} ({result.size_bytes / 1e6:.1f} MB, {len(result.charts)} charts)")
+    for key, reason in result.unavailable.items():
+        summary.add("missing", f"{key}: {reason}")
+    return summary
+
+
+def worklist_summary(path: Path, sources: Mapping[str, int], about: str, seconds: float) -> Summary:
+    total = sum(sources.values())
+    summary = Summary(f"worklist for {about} written in {duration(seconds)}: {total:,} row(s)")
+    summary.add("rows", f"{sources.get('survey', 0):,} survey responses, {sources.get('complaint', 0):,} complaints")
+    return summary.add("csv", str(path))
+
+
+def docs_summary(result: DocsResult, seconds: float) -> Summary:
+    summary = Summary(f"docs built in {duration(seconds)}")
+    summary.add("sites", str(result.index))
+    summary.add("dbt docs", str(result.dbt or "not built (`journey docs` without --skip-dbt builds it)"))
+    for stage, path in result.quality.items():
+        summary.add(f"quality {stage}", str(path))
+    if not result.quality:
+        summary.add("quality", "no GX Data Docs yet (the next `journey run` writes them)")
+    if result.report is not None:
+        summary.add("dashboard", str(result.report))
+    return summary
+
+
+def retention_summary(result: RetentionReport, seconds: float, settings: Settings) -> Summary:
+    summary = Summary(f"{result.summary()} ({duration(seconds)})")
+    summary.add("landing", str(settings.landing_dir))
+    return summary.add("logs", f"{settings.log_dir / 'journey.log'} (one record per file)")
+
+
+# ---------------------------------------------------------------------------------------------------
+# errors
+# ---------------------------------------------------------------------------------------------------
+def error_text(error: JourneyError, log_file: Path | None = None) -> str:
+    """``error: <what and where>`` then where (if the error carries a location the message lacks),
+    what to do next, and the log to read."""
+    message = str(error).strip() or type(error).__name__
+    lines = [f"error: {message}"]
+    located = [f"{name} {value}" for name in ("file", "rule")
+               if (value := getattr(error, name, None)) and str(value) not in message]
+    if located:
+        lines.append(f"  where: {', '.join(located)}")
+    if error.hint and error.hint not in message:
+        lines.append(f"  next:  {error.hint}")
+    if log_file is not None and log_file.is_file():
+        lines.append(f"  log:   {log_file}")
+    return "\n".join(lines)

@@ -1,0 +1,227 @@
+"""Progress bars for the long commands (generate, run, backfill, replay): on stderr, and only when
+stderr is a terminal, so logs, CI and cron output stay clean. A bar shows stage names, drop days,
+counts and elapsed time — never patient data.
+
+A nightly run is followed through journey's own log events (``follow_runs``): the flow stays
+orchestrator code that knows nothing about terminals, and the CLI draws what the library reports.
+
+    with progress("loading", total=pending_days(settings)) as bar, follow_runs(bar):
+        nightly(...)
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import date
+from typing import IO, TYPE_CHECKING, Protocol, cast
+
+import duckdb
+
+from journey.config import Settings
+from journey.ingest.landing import landed_days
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, Task, TaskID
+
+
+class Bar(Protocol):
+    """What commands and followers drive; the no-op bar and the rich bar both satisfy it."""
+
+    def advance(self, steps: int = 1) -> None: ...
+
+    def describe(self, text: str) -> None: ...
+
+
+class _NoBar:
+    def advance(self, steps: int = 1) -> None:
+        pass
+
+    def describe(self, text: str) -> None:
+        pass
+
+
+def bars_enabled(stream: IO[str] | None = None) -> bool:
+    """True when ``stream`` (default stderr) is an interactive terminal that can redraw a line."""
+    stream = stream if stream is not None else sys.stderr
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and os.environ.get("TERM", "") != "dumb"
+
+
+@contextmanager
+def _console_logs_to(target: IO[str], original: IO[str]) -> Iterator[None]:
+    """Point console log handlers that write to ``original`` at ``target`` (so log lines print above the
+    live bar instead of through it); restore them afterwards."""
+    loggers = [logging.getLogger()] + [
+        item for item in logging.Logger.manager.loggerDict.values() if isinstance(item, logging.Logger)
+    ]
+    moved: list[logging.StreamHandler[IO[str]]] = []
+    for logger in loggers:
+        for handler in logger.handlers:
+            if (isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)
+                    and handler.stream is original):
+                handler.setStream(target)
+                moved.append(handler)
+    try:
+        yield
+    finally:
+        for handler in moved:
+            handler.setStream(original)
+
+
+class _RichBar:
+    def __init__(self, bar: Progress, task: TaskID) -> None:
+        self._bar = bar
+        self._task = task
+
+    def advance(self, steps: int = 1) -> None:
+        task = next(item for item in self._bar.tasks if item.id == self._task)
+        completed = task.completed + steps
+        # The total is an estimate: never let the count run past it.
+        total = None if task.total is None else max(task.total, completed)
+        self._bar.update(self._task, completed=completed, total=total)
+
+    def describe(self, text: str) -> None:
+        self._bar.update(self._task, description=text)
+
+
+@contextmanager
+def progress(
+    description: str, total: int | None, *, unit: str, stream: IO[str] | None = None, enabled: bool = True
+) -> Iterator[Bar]:
+    """A transient bar on ``stream`` (default stderr) counting ``unit`` up to ``total`` (None or 0: no
+    known total, the bar pulses); a no-op bar when not ``enabled`` or the stream is not a terminal."""
+    target = stream if stream is not None else sys.stderr
+    if not enabled or not bars_enabled(target):
+        yield _NoBar()
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+    from rich.text import Text
+
+    class Busy(SpinnerColumn):
+        """Spins until the command ends: the last counted step (a day) is not the end of the work."""
+
+        def render(self, task: Task) -> Text:
+            return cast(Text, self.spinner.render(task.get_time()))
+
+    class Elapsed(TextColumn):
+        """Time since the bar appeared (a task's own clock stops when its count is complete)."""
+
+        def __init__(self) -> None:
+            super().__init__("")
+            self.began = time.monotonic()
+
+        def render(self, task: Task) -> Text:
+            minutes, seconds = divmod(int(time.monotonic() - self.began), 60)
+            return Text(f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}", style="progress.elapsed")
+
+    console = Console(file=target, stderr=target is sys.stderr)
+    columns = (Busy(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
+               Elapsed())
+    with Progress(*columns, console=console, transient=True, redirect_stdout=False, redirect_stderr=False) as bar, \
+            _console_logs_to(cast(IO[str], _LiveWriter(console)), target):
+        task = bar.add_task(description, total=total or None)
+        yield _RichBar(bar, task)
+
+
+class _LiveWriter(io.TextIOBase):
+    """A text stream that prints whole lines above a live display (for log handlers)."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self._console = console
+        self._buffer = ""
+
+    def write(self, text: str) -> int:
+        self._buffer += text
+        *lines, self._buffer = self._buffer.split("\n")
+        for line in lines:
+            self._console.print(line, markup=False, highlight=False, soft_wrap=True)
+        return len(text)
+
+
+# ---------------------------------------------------------------------------------------------------
+# following nightly runs through journey's log events
+# ---------------------------------------------------------------------------------------------------
+class RunFollower(logging.Handler):
+    """Moves a bar from the events a nightly run logs: files and days loaded, dbt steps, checks,
+    publish, run end. Reads only counts, dates and stage names from the records."""
+
+    def __init__(self, bar: Bar) -> None:
+        super().__init__(level=logging.INFO)
+        self.bar = bar
+        self.files = 0
+        self.rows = 0
+        self.days = 0
+        self.runs = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with suppress(Exception):  # a progress bar must never break a run
+            self._follow(record.name, str(record.msg), record)
+
+    def _prefix(self) -> str:
+        return f"run {self.runs + 1}: " if self.runs else ""
+
+    def _follow(self, logger: str, template: str, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if logger == "journey.ingest.loader" and template == "loaded file":
+            self.files += 1
+            self.rows += int(getattr(record, "rows_read", 0) or 0)
+            self.bar.describe(f"{self._prefix()}loading: {self.files:,} files, {self.rows:,} rows")
+        elif logger == "journey.runs" and template.startswith("loaded day") and args:
+            self.days += 1
+            self.bar.advance()
+            self.bar.describe(f"{self._prefix()}loaded {args[0]}")
+        elif logger == "journey.transform.dbt" and template == "dbt %s" and args:
+            self.bar.describe(f"{self._prefix()}dbt {str(args[0]).split(' --', 1)[0]}")
+        elif logger == "journey.quality.gate" and template.startswith("validated") and args:
+            self.bar.describe(f"{self._prefix()}checked {args[0]}")
+        elif logger == "journey.warehouse.publish" and template.startswith("published"):
+            self.bar.describe(f"{self._prefix()}published")
+        elif logger == "journey.runs" and template == "run %s %s":
+            self.runs += 1
+            self.bar.describe(f"run {self.runs} finished")
+
+
+@contextmanager
+def follow_runs(bar: Bar) -> Iterator[RunFollower]:
+    """Attach a RunFollower to journey's loggers for the body."""
+    follower = RunFollower(bar)
+    logger = logging.getLogger("journey")
+    logger.addHandler(follower)
+    try:
+        yield follower
+    finally:
+        logger.removeHandler(follower)
+
+
+def pending_days(
+    settings: Settings, *, run_date: date | None = None, start: date | None = None, end: date | None = None
+) -> int:
+    """About how many drop days a run or backfill will load: landed days in range with no file in the
+    published manifest. An estimate for the bar (late files for loaded days are not counted)."""
+    days = [day for day in landed_days(settings.landing_dir)
+            if (start is None or day >= start) and (end is None or day <= end)
+            and (run_date is None or day <= run_date)]
+    if not days or not settings.warehouse_path.is_file():
+        return len(days)
+    from journey.warehouse.connection import connect_reader
+
+    try:
+        conn = connect_reader(settings.warehouse_path)
+    except duckdb.Error:
+        return len(days)
+    try:
+        loaded = {row[0] for row in conn.execute("select distinct landing_date from raw.load_manifest").fetchall()}
+    except duckdb.Error:
+        loaded = set()
+    finally:
+        conn.close()
+    return sum(1 for day in days if day not in loaded)

@@ -1,0 +1,128 @@
+"""Progress bars: only on a terminal, driven by real generator days and real loader events."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+from typer.testing import CliRunner
+
+from journey import runs
+from journey.cli import app
+from journey.config import Settings
+from journey.generate import generate
+from journey.progress import RunFollower, bars_enabled, pending_days, progress
+from journey.runs import plan_run
+from journey.warehouse.publish import prepare_working_copy
+
+START = date(2026, 3, 2)
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal (what a person's shell gives the command)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+class Recorder:
+    """A Bar that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.texts: list[str] = []
+
+    def advance(self, steps: int = 1) -> None:
+        self.steps += steps
+
+    def describe(self, text: str) -> None:
+        self.texts.append(text)
+
+
+def test_bars_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert bars_enabled(Terminal()) and not bars_enabled(io.StringIO())
+    monkeypatch.setenv("TERM", "dumb")
+    assert not bars_enabled(Terminal())
+
+
+def test_a_bar_draws_on_a_terminal_and_writes_nothing_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERM", "xterm-256color")
+    terminal, log_file = Terminal(), io.StringIO()
+    with progress("loading", 4, unit="days", stream=terminal) as bar:
+        bar.advance()
+        bar.describe("loaded 2026-03-02")
+        bar.advance(5)  # past the estimated total: the total grows, the bar never overflows
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal.getvalue())
+    assert "loading" in drawn and "0/4 days" in drawn
+    assert "loaded 2026-03-02" in drawn and "6/6 days" in drawn
+    with progress("loading", 4, unit="days", stream=log_file) as bar:
+        bar.advance()
+    assert log_file.getvalue() == ""
+    with progress("loading", 4, unit="days", stream=terminal, enabled=False) as bar:
+        assert type(bar).__name__ == "_NoBar"
+
+
+def test_log_lines_print_above_the_bar_and_handlers_are_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERM", "xterm-256color")
+    terminal = Terminal()
+    handler = logging.StreamHandler(terminal)
+    logger = logging.getLogger("journey.test_progress")
+    logger.addHandler(handler)
+    try:
+        with progress("loading", 2, unit="days", stream=terminal):
+            assert handler.stream is not terminal, "routed through the live display"
+            logger.warning("check warned: crm/2026-03-02/touches.jsonl row 4")
+        assert handler.stream is terminal
+    finally:
+        logger.removeHandler(handler)
+    assert "check warned: crm/2026-03-02/touches.jsonl row 4\n" in terminal.getvalue()
+
+
+def test_generation_reports_each_simulated_day(settings: Settings) -> None:
+    days: list[int] = []
+    generate(settings.landing_dir, settings.generator_dir, start=START, days=3, scale=0.02, seed=7,
+             on_day=days.append)
+    assert days == [1, 2, 3]
+
+
+def test_generate_command_prints_a_summary_and_no_bar_when_not_a_terminal(settings: Settings) -> None:
+    result = CliRunner().invoke(app, ["generate", "--days", "2", "--scale", "0.02", "--start", "2026-03-02"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("generated 2 day(s) (2026-03-02 … 2026-03-03) in ")
+    assert ["landing:", str(settings.landing_dir)] in [line.split() for line in lines]
+    assert "\x1b[" not in result.output and "\r" not in result.output, "no terminal control codes in captured output"
+
+
+def test_run_follower_counts_what_the_loader_reports(settings: Settings) -> None:
+    """The follower reads journey's real log events: files and rows as the loader logs them, one step per day."""
+    generate(settings.landing_dir, settings.generator_dir, start=START, days=2, scale=0.02, seed=7)
+    assert pending_days(settings) == 2
+    assert pending_days(settings, start=date(2026, 3, 3)) == 1
+    assert pending_days(settings, run_date=START) == 1
+    plan = plan_run(settings)
+    work = prepare_working_copy(settings)
+    bar = Recorder()
+    follower = RunFollower(bar)
+    logger = logging.getLogger("journey")
+    previous_level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(follower)
+    try:
+        loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        if hasattr(runs, "load_days"):  # one call for every day of the run
+            loaded = runs.load_days(settings, work, plan, loaded_at)
+        else:  # one call per day (the step before load_days)
+            loaded = [runs.load_day(settings, work, plan, day, loaded_at) for day in plan.days]
+    finally:
+        logger.removeHandler(follower)
+        logger.setLevel(previous_level)
+    assert bar.steps == follower.days == 2
+    assert follower.files == sum(day.files for day in loaded) == len(plan.files)
+    assert follower.rows == sum(day.rows_read for day in loaded) > 0
+    assert bar.texts[-1] == f"loaded {plan.days[-1]}"
+    assert f"loading: {follower.files:,} files, {follower.rows:,} rows" in bar.texts
