@@ -1,6 +1,6 @@
 """The nightly Prefect flow: a table of contents over journey's steps (logic lives in src/journey).
 
-    discover → prepare working copy → load each day in order → validate landing → stage → validate staging
+    discover → prepare working copy → load the days in order → validate landing → stage → validate staging
              → dbt build → validate marts → docs → record → publish → landing retention
 
 Around it, ``guarded_run`` holds the warehouse lock, cleans up after killed runs, and on failure
@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -34,7 +33,7 @@ from journey.privacy.retention import apply_retention
 from journey.quality.gate import GateReport, validate_stage
 from journey.quality.replay import ReplayReport, reinstate_quarantined
 from journey.report.build import build_report
-from journey.runs import DayLoad, RunPlan, RunSummary, load_day, mark_stage, plan_run, publish_run, record_run
+from journey.runs import DayLoad, RunPlan, RunSummary, load_days, mark_stage, plan_run, publish_run, record_run
 from journey.transform.dbt import DbtResult, build_docs_site, run_dbt
 from journey.warehouse.publish import prepare_working_copy
 
@@ -43,7 +42,7 @@ T = TypeVar("T")
 # Tasks never cache (the warehouse is the state); options come from the settings (stage_tasks).
 plan_task = task(name="discover", cache_policy=NONE)(plan_run)
 prepare_task = task(name="prepare-working-copy", cache_policy=NONE)(prepare_working_copy)
-load_task = task(name="load-day", cache_policy=NONE)(load_day)
+load_task = task(name="load", cache_policy=NONE)(load_days)
 dbt_task = task(name="dbt", cache_policy=NONE)(run_dbt)
 validate_task = task(name="validate", cache_policy=NONE)(validate_stage)
 replay_task = task(name="replay-quarantine", cache_policy=NONE)(reinstate_quarantined)
@@ -71,7 +70,7 @@ def extraction_options(settings: Settings) -> dict[str, Any]:
 class StageTasks:
     plan: Task[..., RunPlan]
     prepare: Task[..., Path]
-    load: Task[..., DayLoad]
+    load: Task[..., list[DayLoad]]
     stage: Task[..., DbtResult]
     validate: Task[..., GateReport]
     build: Task[..., DbtResult]
@@ -131,10 +130,10 @@ def nightly(
             return _result(settings, summary, plan)
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
         work: Path = _timed(settings, summary, "prepare", lambda: tasks.prepare(settings))
-        loads: list[DayLoad] = [
-            _timed(settings, summary, "load", partial(tasks.load, settings, work, plan, day, loaded_at))
-            for day in plan.days
-        ]
+        # One task loads every day of the run (one connection, no task round-trip per day); its time
+        # limit stays the per-day limit times the days.
+        load_all = tasks.load.with_options(timeout_seconds=settings.timeouts.load * max(1, len(plan.days)))
+        loads: list[DayLoad] = _timed(settings, summary, "load", lambda: load_all(settings, work, plan, loaded_at))
         summary.add_loads(loads)
         batches = [batch for load in loads for batch in load.batch_ids]
         if replay:

@@ -1,7 +1,7 @@
 """The nightly job's steps as plain functions (the Prefect flow in flows/nightly.py only sequences
 them). Each step takes the settings and returns a small report; the data stays in DuckDB.
 
-    plan → prepare working copy → load (day by day, in order) → stage → validate staging
+    plan → prepare working copy → load (day by day, in order, one connection) → stage → validate staging
          → dbt build → validate marts → docs → record → publish
 """
 
@@ -144,24 +144,29 @@ def supersede_earlier_versions(conn: duckdb.DuckDBPyConnection, landed: LandedFi
     return earlier
 
 
-def load_day(settings: Settings, work: Path, plan: RunPlan, day: date, loaded_at: datetime) -> DayLoad:
-    """Load every planned file of one drop day into the working copy.
+def load_days(settings: Settings, work: Path, plan: RunPlan, loaded_at: datetime) -> list[DayLoad]:
+    """Load every planned file into the working copy, drop day by drop day in order, over one connection.
 
     Safe to retry: a file already in the working copy's manifest (loaded by an earlier attempt of
     this step) is not loaded again, and each file loads in its own transaction.
     """
     conn = open_work(settings, work)
     try:
-        loads: list[FileLoad] = []
-        for landed in plan.files_for(day):
-            if already_loaded(conn, landed):
-                loads.append(_recorded_load(conn, landed))
-                continue
-            supersede_earlier_versions(conn, landed)
-            loads.append(load_file(conn, landed, run_id=plan.run_id, loaded_at=loaded_at))
+        reports = [_load_day(conn, plan, day, loaded_at) for day in plan.days]
         conn.execute("checkpoint")
     finally:
         conn.close()
+    return reports
+
+
+def _load_day(conn: duckdb.DuckDBPyConnection, plan: RunPlan, day: date, loaded_at: datetime) -> DayLoad:
+    loads: list[FileLoad] = []
+    for landed in plan.files_for(day):
+        if already_loaded(conn, landed):
+            loads.append(_recorded_load(conn, landed))
+            continue
+        supersede_earlier_versions(conn, landed)
+        loads.append(load_file(conn, landed, run_id=plan.run_id, loaded_at=loaded_at))
     report = DayLoad(
         day=day,
         files=len(loads),

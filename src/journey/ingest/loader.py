@@ -96,10 +96,13 @@ def _pseudonymise_refs(expr: str) -> str:
     reference = r'"reference"\s*:\s*"Patient/'
     after = rf'({reference}[^"]*"(?:\s*,\s*{_MEMBER})*?)\s*,\s*"display"\s*:\s*{_JSON_STRING}'
     before = rf'"display"\s*:\s*{_JSON_STRING}\s*,\s*((?:{_MEMBER}\s*,\s*)*?{reference})'
-    return (
+    rewritten = (
         f"regexp_replace(regexp_replace({swapped}, {_sql_literal(after)}, '\\1', 'g'), "
         f"{_sql_literal(before)}, '\\1', 'g')"
     )
+    # Every pattern above contains the literal ``Patient/``: a resource without it (most Slots,
+    # Locations) is returned as is, without running the regular expressions.
+    return f"(case when contains({expr}, 'Patient/') then {rewritten} else {expr} end)"
 
 
 def _drop_narrative(expr: str) -> str:
@@ -142,20 +145,51 @@ def fhir_resource_sql(resource_type: str, line: str = "line") -> str:
     return _scrub_items(_drop_narrative(_pseudonymise_refs(line)), entity.free_text_link_ids)
 
 
+#: Every JSON path the FHIR structural rules read: extracted in one parse of each line.
+_FHIR_PATHS: tuple[str, ...] = tuple(
+    dict.fromkeys(["resourceType", "id", *(path for name in sorted(FHIR_TYPES) for path in ENTITIES[name].required)])
+)
+
+
+def _field(path: str) -> str:
+    """The extracted value of ``path`` (one of ``_FHIR_PATHS``) of a parsed line."""
+    return f"field[{_FHIR_PATHS.index(path) + 1}]"
+
+
 def _fhir_rule_sql() -> str:
     """A CASE giving the first structural rule a parsed FHIR line breaks (null = fine)."""
+    resource_type = _field("resourceType")
     whens = [
-        "when not json_valid(line) then 'malformed_json'",
-        "when json_type(line::json) <> 'OBJECT' then 'not_a_json_object'",
-        "when coalesce(trim(line::json ->> 'resourceType'), '') = '' then 'missing_resource_type'",
+        "when not is_valid then 'malformed_json'",
+        "when json_kind <> 'OBJECT' then 'not_a_json_object'",
+        f"when coalesce(trim({resource_type}), '') = '' then 'missing_resource_type'",
     ]
     for name in sorted(FHIR_TYPES):
         for path in ENTITIES[name].required:
             whens.append(
-                f"when line::json ->> 'resourceType' = '{name}' and "
-                f"coalesce(trim(line::json ->> '{_json_path(path)}'), '') = '' then 'required:{path}'"
+                f"when {resource_type} = '{name}' and "
+                f"coalesce(trim({_field(path)}), '') = '' then 'required:{path}'"
             )
     return "case " + " ".join(whens) + " end"
+
+
+def _fhir_checked_sql() -> str:
+    """``_incoming`` lines → ``_checked`` (rule, resource_type, resource_id), parsing each line once
+    for every field the rules read (a JSON path list is extracted in one pass)."""
+    paths = ", ".join(_sql_literal(_json_path(path)) for path in _FHIR_PATHS)
+    return f"""create or replace temp table _checked as
+        with valid as (
+            select _row_number, line, json_valid(line) as is_valid from _incoming
+        ), parsed as (
+            select _row_number, line, is_valid,
+                   json_type(case when is_valid then line end) as json_kind,
+                   json_extract_string(case when is_valid then line end, [{paths}]) as field
+            from valid
+        )
+        select _row_number, line, {_fhir_rule_sql()} as rule,
+               case when is_valid and json_kind = 'OBJECT' then {_field("resourceType")} end as resource_type,
+               {_field("id")} as resource_id
+        from parsed"""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -209,34 +243,26 @@ def _count(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | Non
 def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int]:
     conn = batch.conn
     rows_read = _stage_lines(conn, batch.landed, encoding)
-    conn.execute(
-        f"""create or replace temp table _checked as
-            select _row_number, line, {_fhir_rule_sql()} as rule,
-                   case when json_valid(line) and json_type(line::json) = 'OBJECT'
-                        then line::json ->> 'resourceType' end as resource_type
-            from _incoming"""
-    )
-    loaded = 0
-    for name in sorted(FHIR_TYPES):
-        entity = ENTITIES[name]
-        key = "journey_key(line::json ->> 'id')" if name == "Patient" else "line::json ->> 'id'"
+    conn.execute(_fhir_checked_sql())
+    known = ", ".join(f"'{name}'" for name in sorted(FHIR_TYPES))
+    present = [row[0] for row in conn.execute(
+        f"select distinct resource_type from _checked where rule is null and resource_type in ({known}) order by 1"
+    ).fetchall()]
+    for name in present:
+        # a file is almost always one resource type: only the types present are inserted
+        key = "journey_key(resource_id)" if name == "Patient" else "resource_id"
         conn.execute(
-            f"""insert into raw.{entity.table}
+            f"""insert into raw.{ENTITIES[name].table}
                 select {key}, {fhir_resource_sql(name)}, {batch.lineage_values}
-                from _checked where rule is null and resource_type = '{name}'
-                order by _row_number""",
+                from _checked where rule is null and resource_type = '{name}'""",
             batch.lineage_params,
         )
-    loaded = _count(conn, "select count(*) from _checked where rule is null and resource_type in "
-                    f"({', '.join(repr(t) for t in sorted(FHIR_TYPES))})")
-    known = ", ".join(f"'{name}'" for name in sorted(FHIR_TYPES))
     conn.execute(
         f"""insert into raw.ehr_other
-            select resource_type, line::json ->> 'id', {batch.lineage_values}
+            select resource_type, resource_id, {batch.lineage_values}
             from _checked where rule is null and resource_type not in ({known})""",
         batch.lineage_params,
     )
-    skipped = _count(conn, f"select count(*) from _checked where rule is null and resource_type not in ({known})")
     pseudonymised = "case resource_type " + " ".join(
         f"when '{name}' then ({fhir_resource_sql(name)})::varchar" for name in sorted(FHIR_TYPES)
     ) + " else null end"
@@ -250,7 +276,13 @@ def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int]:
                    sha256(line) as content_sha256
             from _checked where rule is not null"""
     )
-    quarantined = _count(conn, "select count(*) from _checked where rule is not null")
+    row = conn.execute(
+        f"""select count(*) filter (where rule is null and resource_type in ({known})),
+                   count(*) filter (where rule is null and resource_type not in ({known})),
+                   count(*) filter (where rule is not null)
+            from _checked"""
+    ).fetchone()
+    loaded, skipped, quarantined = (int(value) for value in row) if row else (0, 0, 0)
     return rows_read, loaded + skipped, quarantined, skipped
 
 
@@ -290,7 +322,7 @@ def _insert_text_rows(batch: _Batch, entity: Entity) -> tuple[int, int]:
     conn.execute(
         f"""insert into raw.{entity.table}
             select {_text_row_sql(entity)}, {batch.lineage_values}
-            from _checked where rule is null order by _row_number""",
+            from _checked where rule is null""",
         batch.lineage_params,
     )
     batch.quarantine(
@@ -300,28 +332,36 @@ def _insert_text_rows(batch: _Batch, entity: Entity) -> tuple[int, int]:
                    null as content_sha256
             from _checked where rule is not null"""
     )
-    return (
-        _count(conn, "select count(*) from _checked where rule is null"),
-        _count(conn, "select count(*) from _checked where rule is not null"),
-    )
+    row = conn.execute(
+        "select count(*) filter (where rule is null), count(*) filter (where rule is not null) from _checked"
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def _load_jsonl(batch: _Batch, entity: Entity, encoding: str) -> tuple[int, int, int, int]:
     conn = batch.conn
     rows_read = _stage_lines(conn, batch.landed, encoding)
-    shape = """case when not json_valid(line) then 'malformed_json'
-                    when json_type(line::json) <> 'OBJECT' then 'not_a_json_object' end"""
+    # each line is parsed once for all contract columns (a JSON path list is extracted in one pass)
+    paths = ", ".join(_sql_literal(f'$."{column}"') for column in entity.columns)
+    conn.execute(
+        f"""create or replace temp table _shaped as
+            with valid as (select _row_number, line, json_valid(line) as is_valid from _incoming)
+            select _row_number, line,
+                   case when not is_valid then 'malformed_json'
+                        when json_type(case when is_valid then line end) <> 'OBJECT' then 'not_a_json_object'
+                   end as rule,
+                   json_extract_string(case when is_valid then line end, [{paths}]) as field
+            from valid"""
+    )
     batch.quarantine(
-        f"""select '{entity.name}' as entity, _row_number, {shape} as rule,
+        f"""select '{entity.name}' as entity, _row_number, rule,
                    'line ' || _row_number || ' is not a JSON object' as detail,
                    null as original_values, sha256(line) as content_sha256
-            from _incoming where {shape} is not null"""
+            from _shaped where rule is not null"""
     )
-    bad_shape = _count(conn, f"select count(*) from _incoming where {shape} is not null")
-    fields = ", ".join(f"""line::json ->> '{column}' as "{column}\"""" for column in entity.columns)
-    conn.execute(
-        f"create or replace temp table _rows as select _row_number, {fields} from _incoming where {shape} is null"
-    )
+    bad_shape = _count(conn, "select count(*) from _shaped where rule is not null")
+    fields = ", ".join(f'field[{index}] as "{column}"' for index, column in enumerate(entity.columns, start=1))
+    conn.execute(f"create or replace temp table _rows as select _row_number, {fields} from _shaped where rule is null")
     loaded, quarantined = _insert_text_rows(batch, entity)
     return rows_read, loaded, quarantined + bad_shape, 0
 
