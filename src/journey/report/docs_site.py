@@ -41,7 +41,10 @@ def build_dbt_docs(settings: Settings) -> Path:
     published = settings.warehouse_path
     if not published.is_file():
         raise JourneyError(f"No published warehouse at {published}: run `journey backfill` first.")
-    copy = settings.warehouse_dir / "journey.docs.duckdb"
+    # Same file name as the nightly working copy, in a folder of its own: dbt's profile (and so its
+    # partial-parse state) stays the one the nightly run uses.
+    copy = settings.warehouse_dir / "docs" / settings.work_path.name
+    copy.parent.mkdir(parents=True, exist_ok=True)
     try:
         shutil.copyfile(published, copy)
         return build_docs_site(settings, copy)

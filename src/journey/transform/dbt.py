@@ -38,10 +38,17 @@ def dbt_executable() -> str:
 
 
 def dbt_env(settings: Settings, database: Path) -> dict[str, str]:
+    """dbt's environment: telemetry off; the warehouse named relative to dbt's working directory.
+
+    dbt runs in the warehouse's folder and the profile names the file only (``journey.work.duckdb``),
+    never its full path: dbt hashes the profile into its partial-parse state, so a path that differs
+    per data dir (or a copy of the warehouse elsewhere) would cost a full re-parse (~17 s CPU here)
+    on every run. An analyst running dbt by hand may still set an absolute path.
+    """
     env = dict(os.environ)
     env.update(telemetry_off_env())
-    env["JOURNEY_WAREHOUSE_PATH"] = str(database)
-    env["JOURNEY_DATA_DIR"] = str(settings.root)
+    env["JOURNEY_WAREHOUSE_PATH"] = database.name
+    env["JOURNEY_DATA_DIR"] = str(settings.root.resolve())
     return env
 
 
@@ -77,19 +84,20 @@ def dbt_vars(settings: Settings, vars: dict[str, object] | None = None) -> dict[
 
 def run_dbt(settings: Settings, database: Path, *args: str, vars: dict[str, object] | None = None) -> DbtResult:
     """Run ``dbt <args>`` on ``database``; raise BuildFailed naming the failing nodes."""
-    target = settings.dbt_target_dir
+    target = settings.dbt_target_dir.resolve()
     target.mkdir(parents=True, exist_ok=True)
     (target / "run_results.json").unlink(missing_ok=True)
-    project = str(settings.project_dir)
+    project = str(settings.project_dir.resolve())
     merged_vars = dbt_vars(settings, vars)
     cmd = [
         dbt_executable(), *args,
         "--project-dir", project, "--profiles-dir", project,
-        "--target-path", str(target), "--log-path", str(settings.dbt_log_dir),
+        "--target-path", str(target), "--log-path", str(settings.dbt_log_dir.resolve()),
         "--vars", json.dumps(merged_vars),
     ]
     log.info("dbt %s", " ".join(args))
-    proc = subprocess.run(cmd, env=dbt_env(settings, database), capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, env=dbt_env(settings, database), cwd=database.resolve().parent,
+                          capture_output=True, text=True, check=False)
     result = _summarise(" ".join(args), target)
     if proc.returncode != 0:
         detail = "\n".join(result.failures) or proc.stdout[-4000:] + proc.stderr[-2000:]
