@@ -343,6 +343,23 @@ def sql(query: Annotated[str, typer.Argument(help="SQL to run read-only on the p
         conn.close()
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    epilog=_examples(
+        "journey mf query --metrics nps --group-by metric_time__month,encounter__department",
+        "journey mf list metrics",
+        "journey mf --help                    # MetricFlow's own help",
+    ),
+)
+@friendly
+def mf(ctx: typer.Context) -> None:
+    """MetricFlow (`mf`) on the published warehouse, read-only: the governed metrics (README → Governed metrics)."""
+    from journey.transform.metricflow import run_mf
+
+    settings = _settings(need_data=True)
+    raise typer.Exit(run_mf(settings, ctx.args))
+
+
 @app.command(epilog=_examples("journey info", "JOURNEY_DATA_DIR=/srv/journey journey info"))
 @friendly
 def info() -> None:

@@ -9,7 +9,6 @@ DuckDB, no dbt macros), following the definitions in the model YAML.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -17,16 +16,9 @@ import pandas as pd
 import pytest
 
 from journey.config import Settings
-from journey.generate import generate
-from journey.ingest.landing import discover
-from journey.ingest.loader import load_file
-from journey.runs import open_work
-from journey.transform.dbt import run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("small_hospital")]
 
-START = date(2026, 3, 2)
-DAYS = 12
 MIN_CELL = 5
 TZ = "Asia/Shanghai"
 DEPARTMENTS = {"emergency", "internal_medicine", "surgery", "pediatrics", "obstetrics", "cardiology",
@@ -97,23 +89,10 @@ def _encounters(landing: Path) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def marts(tmp_path_factory: pytest.TempPathFactory) -> tuple[duckdb.DuckDBPyConnection, Path]:
-    root = tmp_path_factory.mktemp("recomputed")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("JOURNEY_DATA_DIR", str(root / "data"))
-    mp.setenv("JOURNEY_SECRET", "test-secret-not-for-production")
-    settings = Settings()
-    settings.ensure_dirs()
-    generate(settings.landing_dir, settings.generator_dir, start=START, days=DAYS, scale=0.08, seed=3)
-    conn = open_work(settings, settings.work_path)
-    days = [date.fromordinal(START.toordinal() + offset) for offset in range(DAYS)]
-    for landed in discover(settings.landing_dir, days):
-        load_file(conn, landed, run_id="r", loaded_at=datetime(2026, 3, 20))
-    conn.close()
-    run_dbt(settings, settings.work_path, "build", "--exclude", "resource_type:test", "resource_type:unit_test",
-            vars={"min_cell_size": MIN_CELL})
-    mp.undo()
-    return duckdb.connect(str(settings.work_path), read_only=True), settings.landing_dir
+def marts(small_hospital: Settings) -> tuple[duckdb.DuckDBPyConnection, Path]:
+    """The shared small hospital (tests/integration/conftest.py), built with min_cell_size MIN_CELL."""
+    assert small_hospital.min_cell_size == MIN_CELL
+    return duckdb.connect(str(small_hospital.work_path), read_only=True), small_hospital.landing_dir
 
 
 def test_ed_lwbs_per_day_equals_the_landing_files(marts: tuple[duckdb.DuckDBPyConnection, Path]) -> None:

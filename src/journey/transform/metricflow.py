@@ -1,0 +1,123 @@
+"""The governed metric layer: MetricFlow (`mf`) over a journey warehouse, read-only.
+
+The semantic models and metrics live next to the marts (models/**/_semantic_models.yml,
+_metrics.yml); every dbt run writes them to ``$JOURNEY_DATA_DIR/dbt/target/semantic_manifest.json``.
+MetricFlow's CLI reads that file only from ``<dbt project>/target/`` and connects through a dbt
+profile, so each query runs in a small per-data-dir workspace (``$JOURNEY_DATA_DIR/dbt/metricflow``):
+a minimal dbt project, a profile that opens the warehouse **read-only** (the published one unless
+told otherwise), and a copy of the semantic manifest. The nightly run never writes the published file
+in place, so `mf` never locks it.
+
+Network: the `mf` CLI asks PyPI for a newer version on every start (the update-checker package,
+no opt-out setting); journey's entry point replaces that check with a no-op. dbt's anonymous usage
+stats are off (``DBT_SEND_ANONYMOUS_USAGE_STATS``); MetricFlow's own telemetry only writes to the
+Python log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from journey.config import Settings, telemetry_off_env
+from journey.errors import JourneyError
+
+if TYPE_CHECKING:
+    from metricflow.engine.metricflow_engine import MetricFlowEngine
+
+MANIFEST = "semantic_manifest.json"
+
+
+def workspace_dir(settings: Settings) -> Path:
+    return settings.root / "dbt" / "metricflow"
+
+
+def prepare_workspace(settings: Settings, database: Path | None = None) -> Path:
+    """Write the mf workspace for ``database`` (default: the published warehouse); return its path."""
+    database = (database or settings.warehouse_path).resolve()
+    if not database.is_file():
+        raise JourneyError(f"No warehouse at {database}: run `journey backfill` (or `make demo`) first.")
+    manifest = settings.dbt_target_dir / MANIFEST
+    if not manifest.is_file():
+        raise JourneyError(
+            f"No MetricFlow semantic manifest at {manifest}: it is written by every dbt run; "
+            "run `journey run --rebuild` (or `journey docs`) to write it."
+        )
+    workspace = workspace_dir(settings)
+    (workspace / "target").mkdir(parents=True, exist_ok=True)
+    # JSON is YAML: the paths need no quoting rules of their own.
+    project = {
+        "name": "journey",
+        "version": "0.1.0",
+        "config-version": 2,
+        "profile": "journey",
+        "log-path": str(settings.dbt_log_dir),
+        "flags": {"send_anonymous_usage_stats": False},
+    }
+    profile = {
+        "journey": {
+            "target": "metrics",
+            "outputs": {
+                "metrics": {
+                    "type": "duckdb",
+                    "path": str(database),
+                    "threads": 1,
+                    "config_options": {"access_mode": "READ_ONLY"},
+                }
+            },
+        }
+    }
+    (workspace / "dbt_project.yml").write_text(json.dumps(project, indent=2) + "\n", encoding="utf-8")
+    (workspace / "profiles.yml").write_text(json.dumps(profile, indent=2) + "\n", encoding="utf-8")
+    shutil.copyfile(manifest, workspace / "target" / MANIFEST)
+    return workspace
+
+
+def mf_env(settings: Settings, workspace: Path) -> dict[str, str]:
+    """Environment for MetricFlow: the workspace as dbt project and profiles dir, telemetry off."""
+    return {
+        **telemetry_off_env(),
+        "DBT_PROJECT_DIR": str(workspace),
+        "DBT_PROFILES_DIR": str(workspace),
+        "DBT_LOG_PATH": str(settings.dbt_log_dir),
+    }
+
+
+class _NoUpdateCheck:
+    """Stands in for update_checker.UpdateChecker: never asks PyPI, never finds an update."""
+
+    def check(self, package_name: str, package_version: str) -> None:
+        return None
+
+
+def run_mf(settings: Settings, args: Sequence[str], database: Path | None = None) -> int:
+    """Run the `mf` CLI (``mf query …``, ``mf list metrics`` …) on the warehouse; return its exit code."""
+    workspace = prepare_workspace(settings, database)
+    os.environ.update(mf_env(settings, workspace))
+    from dbt_metricflow.cli import main as mf_main
+
+    mf_main.UpdateChecker = _NoUpdateCheck
+    try:
+        mf_main.cli.main(args=list(args), prog_name="journey mf", standalone_mode=False)
+    except SystemExit as exit_:  # mf's commands exit on their own errors, after printing them
+        return exit_.code if isinstance(exit_.code, int) else 1
+    except click.ClickException as error:  # usage errors: a message, not a traceback
+        raise JourneyError(f"mf {' '.join(args)}: {error.format_message()}") from None
+    return 0
+
+
+def metricflow_engine(settings: Settings, database: Path | None = None) -> MetricFlowEngine:
+    """A MetricFlow engine on the warehouse, for Python use (the same workspace as `journey mf`)."""
+    workspace = prepare_workspace(settings, database)
+    os.environ.update(mf_env(settings, workspace))
+    from dbt_metricflow.cli.cli_configuration import CLIConfiguration
+
+    config = CLIConfiguration()
+    config.setup(dbt_profiles_path=workspace, dbt_project_path=workspace, configure_file_logging=False)
+    return config.mf

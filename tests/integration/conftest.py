@@ -1,0 +1,47 @@
+"""Warehouses shared by integration modules.
+
+A session-scoped warehouse is built once per pytest worker; every module using one carries the same
+``xdist_group`` mark (``make test`` runs ``--dist loadgroup``), so all its tests run on one worker and
+it is built once per suite run.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from journey.config import Settings
+from journey.generate import generate
+from journey.ingest.landing import discover
+from journey.ingest.loader import load_file
+from journey.runs import open_work
+from journey.transform.dbt import run_dbt
+
+SMALL_HOSPITAL_GROUP = "small_hospital"
+
+
+@pytest.fixture(scope="session")
+def small_hospital(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A generated hospital over 33 days (past the 30-day return and follow-up windows), loaded straight
+    into raw and built by `dbt build` (models only) with min_cell_size 5, so that small cells fill.
+
+    The marts are in ``settings.work_path`` (built in place, never published); the dbt artifacts,
+    semantic manifest included, in ``settings.dbt_target_dir``. Read-only for its users.
+    """
+    start, days = date(2026, 3, 2), 33
+    root = tmp_path_factory.mktemp("small_hospital")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JOURNEY_DATA_DIR", str(root / "data"))
+        patch.setenv("JOURNEY_SECRET", "test-secret-not-for-production")
+        settings = Settings(min_cell_size=5)
+        settings.ensure_dirs()
+        generate(settings.landing_dir, settings.generator_dir, start=start, days=days, scale=0.05, seed=3)
+        conn = open_work(settings, settings.work_path)
+        drop_days = [start + timedelta(days=offset) for offset in range(days)]
+        loaded_at = datetime.combine(start + timedelta(days=days + 7), datetime.min.time())
+        for landed in discover(settings.landing_dir, drop_days):
+            load_file(conn, landed, run_id="r", loaded_at=loaded_at)
+        conn.close()
+        run_dbt(settings, settings.work_path, "build", "--exclude", "resource_type:test", "resource_type:unit_test")
+    return settings
