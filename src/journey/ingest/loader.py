@@ -244,12 +244,14 @@ def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int]:
     conn = batch.conn
     rows_read = _stage_lines(conn, batch.landed, encoding)
     conn.execute(_fhir_checked_sql())
-    known = ", ".join(f"'{name}'" for name in sorted(FHIR_TYPES))
-    present = [row[0] for row in conn.execute(
-        f"select distinct resource_type from _checked where rule is null and resource_type in ({known}) order by 1"
+    # (resource type, accepted, rows): which inserts this file needs (usually one type, nothing refused)
+    groups = [(kind, bool(ok), int(n)) for kind, ok, n in conn.execute(
+        "select resource_type, rule is null, count(*) from _checked group by all order by all"
     ).fetchall()]
-    for name in present:
-        # a file is almost always one resource type: only the types present are inserted
+    loaded = sum(n for kind, ok, n in groups if ok and kind in FHIR_TYPES)
+    skipped = sum(n for kind, ok, n in groups if ok and kind not in FHIR_TYPES)
+    quarantined = sum(n for _, ok, n in groups if not ok)
+    for name in sorted({kind for kind, ok, _ in groups if ok and kind in FHIR_TYPES}):
         key = "journey_key(resource_id)" if name == "Patient" else "resource_id"
         conn.execute(
             f"""insert into raw.{ENTITIES[name].table}
@@ -257,32 +259,30 @@ def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int]:
                 from _checked where rule is null and resource_type = '{name}'""",
             batch.lineage_params,
         )
-    conn.execute(
-        f"""insert into raw.ehr_other
-            select resource_type, resource_id, {batch.lineage_values}
-            from _checked where rule is null and resource_type not in ({known})""",
-        batch.lineage_params,
-    )
-    pseudonymised = "case resource_type " + " ".join(
-        f"when '{name}' then ({fhir_resource_sql(name)})::varchar" for name in sorted(FHIR_TYPES)
-    ) + " else null end"
-    batch.quarantine(
-        f"""select resource_type as entity, _row_number, rule,
-                   case when rule in ('malformed_json', 'not_a_json_object')
-                        then 'line ' || _row_number || ' is not a JSON object'
-                        else resource_type || ' lacks ' || replace(rule, 'required:', '') end as detail,
-                   case when rule in ('malformed_json', 'not_a_json_object', 'missing_resource_type')
-                        then null else {pseudonymised} end as original_values,
-                   sha256(line) as content_sha256
-            from _checked where rule is not null"""
-    )
-    row = conn.execute(
-        f"""select count(*) filter (where rule is null and resource_type in ({known})),
-                   count(*) filter (where rule is null and resource_type not in ({known})),
-                   count(*) filter (where rule is not null)
-            from _checked"""
-    ).fetchone()
-    loaded, skipped, quarantined = (int(value) for value in row) if row else (0, 0, 0)
+    known = ", ".join(f"'{name}'" for name in sorted(FHIR_TYPES))
+    if skipped:
+        conn.execute(
+            f"""insert into raw.ehr_other
+                select resource_type, resource_id, {batch.lineage_values}
+                from _checked where rule is null and resource_type not in ({known})""",
+            batch.lineage_params,
+        )
+    if quarantined:
+        # only a known type can break a required-element rule; its row is kept pseudonymised
+        refused = sorted({kind for kind, ok, _ in groups if not ok and kind in FHIR_TYPES})
+        pseudonymised = "case resource_type " + " ".join(
+            f"when '{name}' then ({fhir_resource_sql(name)})::varchar" for name in refused
+        ) + " else null end" if refused else "null"
+        batch.quarantine(
+            f"""select resource_type as entity, _row_number, rule,
+                       case when rule in ('malformed_json', 'not_a_json_object')
+                            then 'line ' || _row_number || ' is not a JSON object'
+                            else resource_type || ' lacks ' || replace(rule, 'required:', '') end as detail,
+                       case when rule in ('malformed_json', 'not_a_json_object', 'missing_resource_type')
+                            then null else {pseudonymised} end as original_values,
+                       sha256(line) as content_sha256
+                from _checked where rule is not null"""
+        )
     return rows_read, loaded + skipped, quarantined, skipped
 
 
@@ -325,17 +325,19 @@ def _insert_text_rows(batch: _Batch, entity: Entity) -> tuple[int, int]:
             from _checked where rule is null""",
         batch.lineage_params,
     )
-    batch.quarantine(
-        f"""select '{entity.name}' as entity, _row_number, rule,
-                   '{entity.name} row lacks ' || replace(rule, 'required:', '') as detail,
-                   to_json({_text_struct_sql(entity)})::varchar as original_values,
-                   null as content_sha256
-            from _checked where rule is not null"""
-    )
     row = conn.execute(
         "select count(*) filter (where rule is null), count(*) filter (where rule is not null) from _checked"
     ).fetchone()
-    return (int(row[0]), int(row[1])) if row else (0, 0)
+    loaded, refused = (int(row[0]), int(row[1])) if row else (0, 0)
+    if refused:
+        batch.quarantine(
+            f"""select '{entity.name}' as entity, _row_number, rule,
+                       '{entity.name} row lacks ' || replace(rule, 'required:', '') as detail,
+                       to_json({_text_struct_sql(entity)})::varchar as original_values,
+                       null as content_sha256
+                from _checked where rule is not null"""
+        )
+    return loaded, refused
 
 
 def _load_jsonl(batch: _Batch, entity: Entity, encoding: str) -> tuple[int, int, int, int]:
@@ -353,13 +355,14 @@ def _load_jsonl(batch: _Batch, entity: Entity, encoding: str) -> tuple[int, int,
                    json_extract_string(case when is_valid then line end, [{paths}]) as field
             from valid"""
     )
-    batch.quarantine(
-        f"""select '{entity.name}' as entity, _row_number, rule,
-                   'line ' || _row_number || ' is not a JSON object' as detail,
-                   null as original_values, sha256(line) as content_sha256
-            from _shaped where rule is not null"""
-    )
     bad_shape = _count(conn, "select count(*) from _shaped where rule is not null")
+    if bad_shape:
+        batch.quarantine(
+            f"""select '{entity.name}' as entity, _row_number, rule,
+                       'line ' || _row_number || ' is not a JSON object' as detail,
+                       null as original_values, sha256(line) as content_sha256
+                from _shaped where rule is not null"""
+        )
     fields = ", ".join(f'field[{index}] as "{column}"' for index, column in enumerate(entity.columns, start=1))
     conn.execute(f"create or replace temp table _rows as select _row_number, {fields} from _shaped where rule is null")
     loaded, quarantined = _insert_text_rows(batch, entity)
@@ -374,14 +377,15 @@ def _load_csv(batch: _Batch, entity: Entity, encoding: str) -> tuple[int, int, i
         raise UnreadableFile(f"header lacks required column(s) {', '.join(missing)}")
     extra = [column for column in parsed.header if column not in entity.columns]
     malformed: pa.Table = parsed.malformed
-    conn.register("_malformed", malformed)
-    batch.quarantine(
-        f"""select '{entity.name}' as entity, _row_number, 'malformed_csv_row' as rule,
-                   'data row ' || _row_number || ' has the wrong number of fields' as detail,
-                   null as original_values, sha256(line) as content_sha256
-            from _malformed"""
-    )
-    conn.unregister("_malformed")
+    if malformed.num_rows:
+        conn.register("_malformed", malformed)
+        batch.quarantine(
+            f"""select '{entity.name}' as entity, _row_number, 'malformed_csv_row' as rule,
+                       'data row ' || _row_number || ' has the wrong number of fields' as detail,
+                       null as original_values, sha256(line) as content_sha256
+                from _malformed"""
+        )
+        conn.unregister("_malformed")
     conn.register("_parsed", parsed.rows)
     conn.execute("create or replace temp table _rows as select * from _parsed")
     conn.unregister("_parsed")
