@@ -38,6 +38,8 @@ demo: $(STAMP)  ## generate the demo hospital, run the nightly flow over every d
 	$(BIN)/journey info
 	@echo
 	$(BIN)/journey sql "$$($(BIN)/python -c 'from journey.cli import EXAMPLE_QUERY; print(EXAMPLE_QUERY)')"
+	@echo
+	$(BIN)/journey mf query --metrics nps,overall_top_box_pct --group-by metric_time__month,encounter__department
 
 test: $(STAMP)  ## lint and type-check, then run the whole test suite
 	$(BIN)/ruff check src flows tests bench
