@@ -4,9 +4,11 @@ For every file: decode (UTF-8, or GB18030 detected) → rows with physical row n
 rules (parseable, an object, has a type, required fields) → accepted rows into ``raw.<entity>``,
 rejected rows into ``quarantine.rows`` with the rule → one ``raw.load_manifest`` row where
 ``rows_read = rows_loaded + rows_quarantined``. Direct patient identifiers never reach either table:
-Patient resources lose name/telecom/identifier/address/birthDate, patient ids become HMAC keys, free
-text is scrubbed, and a row too broken to parse is quarantined as a hash of its content, not the text
-(the data engineer finds it in the landing file by its row number).
+Patient resources (and Patient/RelatedPerson/Person resources contained in any resource) lose
+name/telecom/identifier/address/birthDate, patient ids become HMAC keys, a Reference by identifier
+keeps only a keyed identifier value, free text is scrubbed, and a row too broken to parse is
+quarantined as a hash of its content, not the text (the data engineer finds it in the landing file by
+its row number).
 
 The SQL here is load plumbing (parse, check shape, pseudonymise, insert); every transformation of
 meaning lives in dbt.
@@ -137,6 +139,88 @@ def _scrub_items(expr: str, link_ids: tuple[str, ...]) -> str:
     )
 
 
+#: Resource types that describe the patient or someone close to them: contained in another resource,
+#: they lose what a Patient resource loses.
+_PERSON_TYPES = ("Patient", "RelatedPerson", "Person")
+#: A Reference by identifier: ``"identifier": {`` (a resource's own identifiers are an array; the
+#: only object-valued ones at a resource's root, e.g. QuestionnaireResponse.identifier, are not
+#: references and are left as they are).
+_IDENTIFIER_OBJECT = r'"identifier"\s*:\s*\{'
+_RESOURCE_ROOT = r"\$(?:\.contained\[\d+\])?"
+
+
+def protection_gate_sql(line: str = "line") -> str:
+    """True for a line that may hold a Reference by identifier or a ``contained`` resource: only these
+    lines go through ``protected_lines_sql`` (cheap text tests; every other line is loaded as it was)."""
+    return (
+        f"(contains({line}, '\"contained\"') or (contains({line}, '\"identifier\"') "
+        f"and regexp_matches({line}, {_sql_literal(_IDENTIFIER_OBJECT)})))"
+    )
+
+
+def _reference_patch(reference: str) -> str:
+    """The merge patch for one Reference object: its ``display`` removed and, when it names its target
+    by an Identifier, the identifier's ``value`` replaced by ``journey_key(system|value)`` (the FHIR
+    token form; ``|value`` without a system; never equal to a patient key: a FHIR id holds no ``|``)."""
+    token = f"coalesce({reference} ->> '$.identifier.system', '') || '|' || ({reference} ->> '$.identifier.value')"
+    return (
+        f"case when json_type({reference}, '$.identifier') = 'OBJECT' "
+        f"then json_object('display', null, 'identifier', json_object('value', journey_key({token}))) "
+        f"else json_object('display', null) end"
+    )
+
+
+def _references_sql(line: str) -> str:
+    """``line`` (minified) with every Reference given by an identifier, and every local (``#id``)
+    reference to a contained resource, rewritten by ``_reference_patch``; deepest first, so an
+    identifier's ``assigner`` is done before the Reference that holds it. A scalar subquery over
+    ``json_tree``: use it on the few lines ``protection_gate_sql`` selects, never on a whole file."""
+    paths = (
+        f"select distinct path from json_tree({line}) "
+        f"where (key = 'identifier' and type = 'OBJECT' "
+        f"and not regexp_full_match(path, {_sql_literal(_RESOURCE_ROOT)})) "
+        "or (key = 'reference' and type = 'VARCHAR' and starts_with(value ->> '$', '#'))"
+    )
+    reference = "json_extract(acc, node)"
+    patched = f"json_merge_patch({reference}, {_reference_patch(reference)})"
+    rewrite = f"(acc, node) -> replace(acc, {reference}::varchar, {patched}::varchar)"
+    return (
+        f"coalesce((select list_reduce(list(path order by length(path) desc, path), {rewrite}, json({line})::varchar) "
+        f"from ({paths})), {line})"
+    )
+
+
+def _contained_sql(line: str) -> str:
+    """``line`` with its ``contained`` resources filtered: a contained Patient, RelatedPerson or
+    Person loses name, telecom, identifier, address, birthDate, contact, photo and narrative; every
+    other contained resource its narrative. A ``contained`` that is not an array is removed."""
+    person = "{" + ", ".join(f'"{key}": null' for key in _PATIENT_DROP) + "}"
+    types = ", ".join(f"'{name}'" for name in _PERSON_TYPES)
+    each = (
+        f"resource -> json_merge_patch(resource, case when resource ->> 'resourceType' in ({types}) "
+        f"then {_sql_literal(person)} else '{{\"text\": null}}' end)"
+    )
+    contained = (
+        f"case when json_type({line}, '$.contained') = 'ARRAY' "
+        f"then to_json(list_transform(json_extract({line}, '$.contained[*]'), {each})) end"
+    )
+    return (
+        f"case when json_exists({line}, '$.contained') "
+        f"then json_merge_patch({line}::json, json_object('contained', {contained}::json))::varchar else {line} end"
+    )
+
+
+def protected_lines_sql(relation: str = "_checked") -> str:
+    """``(_row_number, line)`` of the lines of ``relation`` that ``protection_gate_sql`` selects, with
+    References by identifier pseudonymised and contained persons filtered (then loaded like any line)."""
+    known = ", ".join(f"'{name}'" for name in sorted(FHIR_TYPES))
+    return f"""with referenced as (
+                   select _row_number, {_references_sql("line")} as line from {relation}
+                   where resource_type in ({known}) and {protection_gate_sql()}
+               )
+               select _row_number, {_contained_sql("line")} as line from referenced"""
+
+
 def fhir_resource_sql(resource_type: str, line: str = "line") -> str:
     """The pseudonymised resource for a parsed line of ``resource_type``."""
     if resource_type == "Patient":
@@ -244,10 +328,14 @@ def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int]:
     conn = batch.conn
     rows_read = _stage_lines(conn, batch.landed, encoding)
     conn.execute(_fhir_checked_sql())
-    # (resource type, accepted, rows): which inserts this file needs (usually one type, nothing refused)
-    groups = [(kind, bool(ok), int(n)) for kind, ok, n in conn.execute(
-        "select resource_type, rule is null, count(*) from _checked group by all order by all"
-    ).fetchall()]
+    # (resource type, accepted, rows, rows to protect): which inserts this file needs (usually one
+    # type, nothing refused, nothing to protect)
+    counts = conn.execute(
+        f"""select resource_type, rule is null, count(*), count(*) filter (where {protection_gate_sql()})
+            from _checked group by all order by all"""
+    ).fetchall()
+    groups = [(kind, bool(ok), int(n)) for kind, ok, n, _ in counts]
+    source, resource_line = _protect(conn, sum(int(gated) for kind, _, _, gated in counts if kind in FHIR_TYPES))
     loaded = sum(n for kind, ok, n in groups if ok and kind in FHIR_TYPES)
     skipped = sum(n for kind, ok, n in groups if ok and kind not in FHIR_TYPES)
     quarantined = sum(n for _, ok, n in groups if not ok)
@@ -255,8 +343,8 @@ def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int]:
         key = "journey_key(resource_id)" if name == "Patient" else "resource_id"
         conn.execute(
             f"""insert into raw.{ENTITIES[name].table}
-                select {key}, {fhir_resource_sql(name)}, {batch.lineage_values}
-                from _checked where rule is null and resource_type = '{name}'""",
+                select {key}, {fhir_resource_sql(name, resource_line)}, {batch.lineage_values}
+                from {source} where rule is null and resource_type = '{name}'""",
             batch.lineage_params,
         )
     known = ", ".join(f"'{name}'" for name in sorted(FHIR_TYPES))
@@ -271,7 +359,7 @@ def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int]:
         # only a known type can break a required-element rule; its row is kept pseudonymised
         refused = sorted({kind for kind, ok, _ in groups if not ok and kind in FHIR_TYPES})
         pseudonymised = "case resource_type " + " ".join(
-            f"when '{name}' then ({fhir_resource_sql(name)})::varchar" for name in refused
+            f"when '{name}' then ({fhir_resource_sql(name, resource_line)})::varchar" for name in refused
         ) + " else null end" if refused else "null"
         batch.quarantine(
             f"""select resource_type as entity, _row_number, rule,
@@ -281,9 +369,24 @@ def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int]:
                        case when rule in ('malformed_json', 'not_a_json_object', 'missing_resource_type')
                             then null else {pseudonymised} end as original_values,
                        sha256(line) as content_sha256
-                from _checked where rule is not null"""
+                from {source} where rule is not null"""
         )
     return rows_read, loaded + skipped, quarantined, skipped
+
+
+def _protect(conn: duckdb.DuckDBPyConnection, gated: int) -> tuple[str, str]:
+    """The relation the inserts read and its column holding each resource's text: ``_checked`` and
+    ``line`` when no line needs ``protected_lines_sql`` (nearly every file); else ``_checked`` with
+    the protected text of those lines in ``resource_line`` (``line`` stays the landed text, so a
+    quarantined row's ``content_sha256`` is still the hash of its line in the landing file)."""
+    if not gated:
+        return "_checked", "line"
+    conn.execute(f"create or replace temp table _protected as {protected_lines_sql()}")
+    return (
+        """(select checked.*, coalesce(protected.line, checked.line) as resource_line
+            from _checked as checked left join _protected as protected using (_row_number))""",
+        "resource_line",
+    )
 
 
 def _text_values(entity: Entity) -> list[tuple[str, str]]:

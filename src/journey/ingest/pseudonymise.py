@@ -4,12 +4,17 @@
   construction over DuckDB's sha256) so it runs vectorised over millions of rows. The macros are
   TEMP: they live only in this connection and the secret is never written to the warehouse.
 * ``journey_scrub(text)``: replaces mobile/landline phone numbers (Chinese formats included), 18/15
-  digit resident ID numbers and e-mail addresses in free text with ``[phone]``, ``[id]``, ``[email]``.
+  digit resident ID numbers and e-mail addresses in free text with ``[phone]``, ``[id]``, ``[email]``,
+  however their digits are written (full-width ``１３８…``, other Unicode digits, mixed widths).
+  ``scrub_text`` is the same rule in Python (for text that is re-scrubbed outside DuckDB).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
+import unicodedata
 
 import duckdb
 
@@ -37,6 +42,108 @@ SCRUB_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: Every character with a digit value lies in planes 0 and 1 (the test checks all of Unicode).
+_LAST_DIGIT_PLANE_END = 0x20000
+#: Besides Unicode digits, the characters the patterns read that patients also type in other forms:
+#: full-width letters and ``+ - ( ) . @ _ %`` (U+FF01-U+FF5E is ASCII shifted by 0xFEE0), other spaces
+#: and hyphens. (Not ``—`` / ``―``, the Chinese dash, nor the full-width punctuation the patterns
+#: never read.)
+_FULL_WIDTH_OFFSET = 0xFEE0
+_SPACES = "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+_HYPHENS = "\u2010\u2011\u2012\u2013\u2212\ufe63"
+
+
+@functools.cache
+def fold_table() -> dict[str, str]:
+    """One ASCII character for each non-ASCII one the scrub folds before its second pass: every
+    character with a Unicode digit value (full-width ``１``, Arabic-Indic ``١``, mathematical ``𝟏``,
+    superscript ``¹``, circled ``①`` …) becomes that digit, and the forms above their ASCII character
+    (as NFKC would, one character for one, so nothing else in the text moves)."""
+    table = {
+        char: str(unicodedata.digit(char))
+        for char in map(chr, range(0x80, _LAST_DIGIT_PLANE_END))
+        if unicodedata.digit(char, None) is not None
+    }
+    for code in range(ord("!"), ord("~") + 1):
+        ascii_char = chr(code)
+        if ascii_char.isalnum() or ascii_char in "+-().@_%":
+            table.setdefault(chr(code + _FULL_WIDTH_OFFSET), ascii_char)
+    table.update(dict.fromkeys(_SPACES, " "))
+    table.update(dict.fromkeys(_HYPHENS, "-"))
+    return table
+
+
+def _char_class(chars: list[str]) -> str:
+    """A regular-expression class of ``chars`` (non-ASCII: nothing to escape), as ranges."""
+    codes = sorted(ord(char) for char in chars)
+    parts: list[str] = []
+    start = previous = codes[0]
+    for code in [*codes[1:], -1]:
+        if code != previous + 1:
+            parts.append(chr(start) if start == previous else f"{chr(start)}-{chr(previous)}")
+            start = code
+        previous = code
+    return "[" + "".join(parts) + "]"
+
+
+@functools.cache
+def _fold_class() -> str:
+    """Any character ``fold_table`` folds."""
+    return _char_class(list(fold_table()))
+
+
+#: Fewer digits than every pattern but the e-mail needs (a landline has 9 or more).
+_MIN_DIGITS = 7
+
+
+@functools.cache
+def _second_pass_gates() -> tuple[str, str]:
+    """Two regular expressions a text must both match to need the folded pass: it holds a character
+    ``fold_table`` folds, and an ``@`` or ``_MIN_DIGITS`` digits of any form (most free text with
+    full-width punctuation holds no number at all)."""
+    digit = _char_class([char for char, ascii_char in fold_table().items() if ascii_char.isdigit()])[:-1] + "0-9]"
+    not_digit = "[^" + digit[1:]
+    return _fold_class(), f"[@＠]|{digit}(?:{not_digit}*{digit}){{{_MIN_DIGITS - 1}}}"
+
+
+@functools.cache
+def _python_scrubbers() -> tuple[tuple[re.Pattern[str], str], ...]:
+    # RE2 (DuckDB) treats CJK characters as non-word and ``\d`` as ASCII; Python's re does with ASCII.
+    return tuple((re.compile(pattern, re.ASCII), replacement) for pattern, replacement in SCRUB_PATTERNS)
+
+
+def _scrub_ascii(text: str) -> str:
+    for pattern, replacement in _python_scrubbers():
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def scrub_text(text: str) -> str:
+    """``journey_scrub`` in Python: the patterns over the text as written; then, if it holds a
+    character ``fold_table`` folds, over the folded text. The folded result is returned only when the
+    second pass found more (so a text with no identifier comes back exactly as written)."""
+    scrubbed = _scrub_ascii(text)
+    if not all(re.search(gate, text) for gate in _second_pass_gates()):
+        return scrubbed
+    folded = scrubbed.translate({ord(char): ascii_char for char, ascii_char in fold_table().items()})
+    again = _scrub_ascii(folded)
+    return scrubbed if again == folded else again
+
+
+def _fold_sql(expr: str) -> str:
+    """``expr`` with ``fold_table`` applied: one regexp per digit value, one translate for the rest."""
+    digits: dict[str, list[str]] = {}
+    others: dict[str, str] = {}
+    for char, ascii_char in fold_table().items():
+        if ascii_char.isdigit():
+            digits.setdefault(ascii_char, []).append(char)
+        else:
+            others[char] = ascii_char
+    for digit, chars in sorted(digits.items()):
+        expr = f"regexp_replace({expr}, {_sql_literal(_char_class(chars))}, '{digit}', 'g')"
+    return f"translate({expr}, {_sql_literal(''.join(others))}, {_sql_literal(''.join(others.values()))})"
+
+
 def _pads(key: bytes) -> tuple[str, str]:
     if len(key) > _BLOCK:
         key = hashlib.sha256(key).digest()
@@ -51,7 +158,8 @@ def _sql_literal(text: str) -> str:
 
 
 def install_macros(conn: duckdb.DuckDBPyConnection, key: bytes) -> None:
-    """Create the TEMP macros ``journey_key`` and ``journey_scrub`` on ``conn``."""
+    """Create the TEMP macros ``journey_key`` and ``journey_scrub`` (with its helpers
+    ``journey_scrub_ascii`` and ``journey_fold``) on ``conn``."""
     inner, outer = _pads(key)
     conn.execute(
         "create or replace temp macro journey_key(msg) as "
@@ -61,4 +169,16 @@ def install_macros(conn: duckdb.DuckDBPyConnection, key: bytes) -> None:
     expr = "txt"
     for pattern, replacement in SCRUB_PATTERNS:
         expr = f"regexp_replace({expr}, {_sql_literal(pattern)}, {_sql_literal(replacement)}, 'g')"
-    conn.execute(f"create or replace temp macro journey_scrub(txt) as {expr}")
+    conn.execute(f"create or replace temp macro journey_scrub_ascii(txt) as {expr}")
+    conn.execute(f"create or replace temp macro journey_fold(txt) as {_fold_sql('txt')}")
+    # The second pass only for a text that passes both gates (rare: the first pass is the whole cost
+    # of every other text, and its result is what they keep, byte for byte).
+    folded = "journey_fold(journey_scrub_ascii(txt))"
+    foldable, numeric = (_sql_literal(gate) for gate in _second_pass_gates())
+    conn.execute(
+        "create or replace temp macro journey_scrub(txt) as "
+        f"case when regexp_matches(txt, {foldable}) and regexp_matches(txt, {numeric}) then "
+        f"(case when journey_scrub_ascii({folded}) = {folded} then journey_scrub_ascii(txt) "
+        f"else journey_scrub_ascii({folded}) end) "
+        "else journey_scrub_ascii(txt) end"
+    )

@@ -9,7 +9,6 @@ carries the patient's identity: no patient key, no name, no contact; excerpts ar
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pandas as pd
 
 from journey.config import Settings
 from journey.errors import JourneyError
-from journey.ingest.pseudonymise import SCRUB_PATTERNS
+from journey.ingest.pseudonymise import scrub_text
 from journey.report import data
 from journey.warehouse.connection import connect_reader
 
@@ -33,17 +32,13 @@ COLUMNS: tuple[str, ...] = (
     "nps_score", "overall_rating", "door_to_provider_min", "length_of_stay_hours", "is_lwbs",
     "complaint_category", "excerpt",
 )
-# RE2 (the warehouse's scrub) treats CJK characters as non-word; Python's re does the same with ASCII.
-_SCRUBBERS = tuple((re.compile(pattern, re.ASCII), replacement) for pattern, replacement in SCRUB_PATTERNS)
 
 
 def scrub(text: object, limit: int = EXCERPT_CHARS) -> str:
     """A short excerpt with phone numbers, ID numbers and e-mails replaced (again), on one line."""
     if text is None or (isinstance(text, float) and pd.isna(text)):
         return ""
-    value = " ".join(str(text).split())
-    for pattern, replacement in _SCRUBBERS:
-        value = pattern.sub(replacement, value)
+    value = scrub_text(" ".join(str(text).split()))
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 

@@ -143,3 +143,25 @@ def test_same_file_same_batch_id(conn, tmp_path: Path) -> None:
     assert batch_id_for(first) == batch_id_for(again)
     _drop(landing, "ehr", "Encounter.ndjson", json.dumps({**ENCOUNTER, "status": "cancelled"}) + "\n")
     assert batch_id_for(discover(landing, [DAY])[0]) != batch_id_for(first)
+
+
+def test_full_width_and_mixed_width_numbers_are_scrubbed_in_every_free_text(conn, tmp_path: Path) -> None:
+    """Complaint text (CSV), review text (JSONL) and a survey comment (FHIR): the real loader scrubs
+    numbers typed in full width or mixed widths, and leaves a text without one exactly as landed."""
+    landing = tmp_path / "landing"
+    _drop(landing, "relations", "complaints.csv",
+          "complaint_id,patient_id,received_at,description\n"
+          "c1,p1,2026-01-05 09:00,等了三个小时 请回电１３８１２３４５６７８（急）\n"
+          "c2,p1,2026-01-05 10:00,等了１３８分钟（急诊）\n")
+    review = {"review_id": "r1", "rating": "1", "posted_at": "2026-01-05 11:00",
+              "text": "身份证１１０１０１１９９００３０７１２３Ｘ，电话138－1234－5678"}
+    _drop(landing, "relations", "reviews.jsonl", json.dumps(review, ensure_ascii=False) + "\n")
+    survey = {"resourceType": "QuestionnaireResponse", "id": "q1", "encounter": {"reference": "Encounter/e1"},
+              "item": [{"linkId": "comment", "answer": [{"valueString": "加我微信或打１８６　１２３４　５６７８"}]}]}
+    _drop(landing, "ehr", "QuestionnaireResponse.ndjson", json.dumps(survey, ensure_ascii=False) + "\n")
+    _load_all(conn, landing)
+    complaints = conn.execute("select description from raw.relations_complaints order by complaint_id").fetchall()
+    assert complaints == [("等了三个小时 请回电[phone](急)",), ("等了１３８分钟（急诊）",)]
+    assert conn.execute("select text from raw.relations_reviews").fetchone() == ("身份证[id]，电话[phone]",)
+    comment = conn.execute("select resource ->> '$.item[0].answer[0].valueString' from raw.ehr_questionnaire_response")
+    assert comment.fetchone() == ("加我微信或打[phone]",)

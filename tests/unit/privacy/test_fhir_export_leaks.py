@@ -1,6 +1,8 @@
 """Identifiers real FHIR exports carry outside the places the demo generator uses: absolute and
-versioned Patient references, a ``display`` that is not right beside its ``reference``, and the
-narrative ``text`` of any resource. The real loader, then the privacy scan of the resulting DuckDB."""
+versioned Patient references, a ``display`` that is not right beside its ``reference``, the
+narrative ``text`` of any resource, References given by an identifier (a resident ID, an MRN) and
+``contained`` resources (a contained Patient or RelatedPerson with name, phone and address). The
+real loader, then the privacy scan of the resulting DuckDB."""
 
 from __future__ import annotations
 
@@ -74,3 +76,137 @@ def test_every_reference_shape_gets_the_same_patient_key(tmp_path: Path) -> None
     assert refs == [(f"Patient/{KEY}",)] * 3
     encounter = json.loads(conn.execute("select resource from raw.ehr_encounter").fetchone()[0])
     assert "text" not in encounter and encounter["subject"] == {"reference": f"Patient/{KEY}", "type": "Patient"}
+
+
+# --------------------------------------------------------------------------------------------------
+# References by identifier and contained resources
+# --------------------------------------------------------------------------------------------------
+RESIDENT_ID_SYSTEM = "urn:oid:2.16.156.10011.1.1"
+NATIONAL_ID, MRN = "110101199003071234", "MRN0098877"
+ADDRESS, RELATIVE, RELATIVE_PHONE = "朝阳区建国路88号", "欧阳大伟", "13698765432"
+
+
+def _token_key(system: str, value: str) -> str:
+    """What an identifier value becomes: HMAC of the FHIR token ``system|value``."""
+    return hmac.new(SECRET, f"{system}|{value}".encode(), hashlib.sha256).hexdigest()
+
+
+BY_IDENTIFIER = [
+    {  # a survey whose patient is given only by resident ID, with a display, and its own identifier
+        "resourceType": "QuestionnaireResponse", "id": "q2", "encounter": {"reference": "Encounter/e1"},
+        "identifier": {"system": "https://ehr.example.org/survey", "value": "S-2026-0001"},
+        "subject": {"identifier": {"system": RESIDENT_ID_SYSTEM, "value": NATIONAL_ID,
+                                   "type": {"coding": [{"code": "NI"}]}}, "display": NAME},
+    },
+    {  # an encounter whose subject is only an identifier: refused (subject.reference is required)
+        "resourceType": "Encounter", "id": "e2", "status": "finished", "class": {"code": "AMB"},
+        "identifier": [{"system": "https://ehr.example.org/visit", "value": "V-1"}],
+        "subject": {"identifier": {"system": RESIDENT_ID_SYSTEM, "value": NATIONAL_ID}, "display": NAME},
+    },
+    {  # a reference and an identifier (an MRN with no system), and an identifier in an assigner
+        "resourceType": "Appointment", "id": "a2", "status": "booked",
+        "participant": [{"actor": {"reference": f"Patient/{PID}", "display": NAME, "identifier": {
+            "value": MRN, "assigner": {"identifier": {"system": "urn:org", "value": "ORG-1"}, "display": "某医院"}}}}],
+    },
+]
+
+CONTAINED = {
+    "resourceType": "Encounter", "id": "e3", "status": "finished", "class": {"code": "EMER"},
+    "contained": [
+        {"resourceType": "Patient", "id": "pat", "gender": "female", "birthDate": "1990-03-07",
+         "name": [{"text": NAME}], "telecom": [{"system": "phone", "value": PHONE}],
+         "identifier": [{"system": RESIDENT_ID_SYSTEM, "value": NATIONAL_ID}],
+         "address": [{"text": ADDRESS, "district": "朝阳区"}],
+         "text": {"status": "generated", "div": f"<div>{NAME}</div>"}},
+        {"resourceType": "RelatedPerson", "id": "rp", "patient": {"reference": f"Patient/{PID}"},
+         "name": [{"text": RELATIVE}], "telecom": [{"value": RELATIVE_PHONE}], "address": [{"text": ADDRESS}]},
+        {"resourceType": "Location", "id": "loc", "name": "急诊分诊台",
+         "text": {"status": "generated", "div": f"<div>{NAME} 在分诊台</div>"}},
+    ],
+    "subject": {"reference": f"Patient/{PID}"},
+    "participant": [{"individual": {"reference": "#rp", "display": RELATIVE}}],
+    "location": [{"location": {"reference": "#loc", "display": "急诊分诊台"}}],
+}
+
+NEEDLES = [Needle("name", NAME), Needle("name", RELATIVE), Needle("phone", PHONE), Needle("phone", RELATIVE_PHONE),
+           Needle("national_id", NATIONAL_ID), Needle("mrn", MRN), Needle("address", ADDRESS),
+           Needle("birth_date", "1990-03-07"), Needle("patient_id", PID)]
+
+
+def _load_lines(tmp_path: Path, resources: list[dict[str, object]]) -> duckdb.DuckDBPyConnection:
+    folder = tmp_path / "landing" / "ehr" / DAY.isoformat()
+    folder.mkdir(parents=True)
+    (folder / "export.ndjson").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in resources) + "\n", encoding="utf-8"
+    )
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_schema(conn)
+    install_macros(conn, SECRET)
+    for landed in discover(tmp_path / "landing", [DAY]):
+        load_file(conn, landed, run_id="r", loaded_at=datetime(2026, 1, 6))
+    return conn
+
+
+def _resource(conn: duckdb.DuckDBPyConnection, table: str) -> dict[str, object]:
+    row = conn.execute(f"select resource from raw.{table}").fetchone()
+    assert row is not None
+    return dict(json.loads(row[0]))
+
+
+def test_a_reference_by_identifier_keeps_only_a_keyed_identifier_and_no_display(tmp_path: Path) -> None:
+    conn = _load_lines(tmp_path, BY_IDENTIFIER)
+    survey = _resource(conn, "ehr_questionnaire_response")
+    keyed = _token_key(RESIDENT_ID_SYSTEM, NATIONAL_ID)
+    assert survey["subject"] == {"identifier": {"system": RESIDENT_ID_SYSTEM, "value": keyed,
+                                                "type": {"coding": [{"code": "NI"}]}}}
+    # the survey's own identifier (not a reference) is kept as landed
+    assert survey["identifier"] == {"system": "https://ehr.example.org/survey", "value": "S-2026-0001"}
+    appointment = _resource(conn, "ehr_appointment")
+    assigner = {"identifier": {"system": "urn:org", "value": _token_key("urn:org", "ORG-1")}}
+    assert appointment["participant"] == [
+        {"actor": {"reference": f"Patient/{KEY}", "identifier": {"value": _token_key("", MRN), "assigner": assigner}}}
+    ]
+    # the encounter lacks subject.reference: quarantined, its identifier keyed the same way
+    rule, original = conn.execute("select rule, original_values from quarantine.rows").fetchone()
+    assert rule == "required:subject.reference"
+    encounter = json.loads(original)
+    assert encounter["subject"] == {"identifier": {"system": RESIDENT_ID_SYSTEM, "value": keyed}}
+    assert encounter["identifier"] == [{"system": "https://ehr.example.org/visit", "value": "V-1"}]
+    conn.close()
+    report = scan(NEEDLES, warehouse=tmp_path / "w.duckdb")
+    assert report.clean, report.summary()
+
+
+def test_contained_persons_lose_their_identity_and_local_references_their_display(tmp_path: Path) -> None:
+    conn = _load_lines(tmp_path, [CONTAINED])
+    encounter = _resource(conn, "ehr_encounter")
+    assert encounter["contained"] == [
+        {"resourceType": "Patient", "id": "pat", "gender": "female"},
+        {"resourceType": "RelatedPerson", "id": "rp", "patient": {"reference": f"Patient/{KEY}"}},
+        {"resourceType": "Location", "id": "loc", "name": "急诊分诊台"},
+    ]
+    assert encounter["participant"] == [{"individual": {"reference": "#rp"}}]
+    assert encounter["location"] == [{"location": {"reference": "#loc"}}]
+    assert encounter["subject"] == {"reference": f"Patient/{KEY}"}
+    conn.close()
+    report = scan(NEEDLES, warehouse=tmp_path / "w.duckdb")
+    assert report.clean, report.summary()
+
+
+def test_a_contained_patient_inside_a_patient_and_a_refused_line_are_filtered_too(tmp_path: Path) -> None:
+    patient = {"resourceType": "Patient", "id": PID, "name": [{"text": NAME}],
+               "contained": [{"resourceType": "RelatedPerson", "id": "mum", "name": [{"text": RELATIVE}],
+                              "telecom": [{"value": RELATIVE_PHONE}]}],
+               "generalPractitioner": [{"identifier": {"value": "GP-7"}, "display": "张医生"}]}
+    refused = {**CONTAINED, "id": "e4", "status": None}
+    conn = _load_lines(tmp_path, [patient, refused])
+    stored = _resource(conn, "ehr_patient")
+    assert stored["contained"] == [{"resourceType": "RelatedPerson", "id": "mum"}]
+    assert stored["generalPractitioner"] == [{"identifier": {"value": _token_key("", "GP-7")}}]
+    original = json.loads(conn.execute("select original_values from quarantine.rows").fetchone()[0])
+    assert [item["resourceType"] for item in original["contained"]] == ["Patient", "RelatedPerson", "Location"]
+    assert conn.execute("select content_sha256 from quarantine.rows").fetchone()[0] == hashlib.sha256(
+        json.dumps(refused, ensure_ascii=False).encode()).hexdigest()
+    conn.close()
+    report = scan(NEEDLES, warehouse=tmp_path / "w.duckdb")
+    assert report.clean, report.summary()
