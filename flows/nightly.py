@@ -34,7 +34,7 @@ from journey.quality.gate import GateReport, validate_stage
 from journey.quality.replay import ReplayReport, reinstate_quarantined
 from journey.report.build import build_report
 from journey.runs import DayLoad, RunPlan, RunSummary, load_days, mark_stage, plan_run, publish_run, record_run
-from journey.transform.dbt import DbtResult, build_docs_site, run_dbt
+from journey.transform.dbt import DbtResult, build_docs_site, nightly_build_args, run_dbt
 from journey.warehouse.publish import prepare_working_copy
 
 T = TypeVar("T")
@@ -148,7 +148,7 @@ def nightly(
             settings, summary, "validate", lambda: tasks.validate(settings, work, "staging", batches, plan.run_id)
         )
         # A rebuild is a full refresh: incremental facts are recomputed (seed edits, model changes).
-        build_args = ("build", "--full-refresh") if rebuild else ("build",)
+        build_args = nightly_build_args(rebuild=rebuild)
         built: DbtResult = _timed(settings, summary, "dbt", lambda: tasks.build(settings, work, *build_args))
         marts: GateReport = _timed(
             settings, summary, "validate", lambda: tasks.validate(settings, work, "marts", batches, plan.run_id)

@@ -63,7 +63,7 @@ class Timeouts(BaseModel):
     validate_: float = Field(
         default=1800, gt=0, alias="validate", description="One Great Expectations gate (staging or marts)."
     )
-    dbt: float = Field(default=7200, gt=0, description="dbt build (models, data tests, unit tests).")
+    dbt: float = Field(default=7200, gt=0, description="dbt build (models, seeds, data tests).")
     docs: float = Field(default=1800, gt=0, description="dbt docs generate.")
     publish: float = Field(default=600, gt=0, description="Record the run and swap the working copy in.")
 

@@ -74,7 +74,7 @@ def test_cli_and_nightly_flow_need_no_network_and_send_no_telemetry(tmp_path: Pa
                               check=False)
         assert proc.returncode == 0, f"journey {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
         outputs.append(proc.stdout)
-    assert "run " in outputs[-1] and ": succeeded" in outputs[-1], outputs[-1]
+    assert outputs[-1].startswith("run ") and " succeeded in " in outputs[-1], outputs[-1]
 
     records = _records(log)
     refused = [record for record in records if record["event"] == "refused"]

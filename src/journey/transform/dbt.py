@@ -82,6 +82,15 @@ def dbt_vars(settings: Settings, vars: dict[str, object] | None = None) -> dict[
             "max_wait_hours": settings.thresholds.max_wait_hours, **(vars or {})}
 
 
+def nightly_build_args(*, rebuild: bool) -> tuple[str, ...]:
+    """The nightly ``dbt build``: models, seeds and data tests; ``rebuild`` is a full refresh.
+
+    dbt unit tests check SQL logic on fixed fixtures, not the night's data: they run in ``make test``
+    (tests/integration/test_dbt_unit_tests.py), not on every nightly run, as dbt advises for production.
+    """
+    return ("build", "--exclude-resource-type", "unit_test", *(("--full-refresh",) if rebuild else ()))
+
+
 def run_dbt(settings: Settings, database: Path, *args: str, vars: dict[str, object] | None = None) -> DbtResult:
     """Run ``dbt <args>`` on ``database``; raise BuildFailed naming the failing nodes."""
     target = settings.dbt_target_dir.resolve()
