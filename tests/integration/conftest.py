@@ -1,8 +1,11 @@
 """Warehouses shared by integration modules.
 
-A session-scoped warehouse is built once per pytest worker; every module using one carries the same
-``xdist_group`` mark (``make test`` runs ``--dist loadgroup``), so all its tests run on one worker and
-it is built once per suite run.
+A session-scoped warehouse is built once per pytest worker. Every module using one carries the same
+``xdist_group`` mark (``make test`` runs ``--dist loadgroup``) so that, with a pytest-xdist that honours
+the marks, all its tests run on one worker and it is built once per suite run. With the pinned
+pytest 9.2 + pytest-xdist 3.8 the marks are ignored (pytest-xdist#1386), so each worker builds it
+(~45 s CPU) and the groups' tests spread over both workers; pinning pytest 9.1 would restore the
+groups but would also serialise the Prefect-flow group on one worker, which costs more than it saves.
 """
 
 from __future__ import annotations
