@@ -59,9 +59,8 @@ def _manifest_count(path: Path) -> int:
 def _wait_for_dbt_build(log: Path, process: subprocess.Popen[str]) -> None:
     """Block until the run logs that `dbt build` started (the dbt stage); no time limit but the run's own."""
     while process.poll() is None:
-        if log.exists() and any(
-            json.loads(line).get("msg") == "dbt build" for line in log.read_text(encoding="utf-8").splitlines()
-        ):
+        lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+        if any(str(json.loads(line).get("msg", "")).startswith("dbt build") for line in lines):
             return
         time.sleep(0.2)
     raise AssertionError(f"the run ended (rc={process.returncode}) before its dbt stage")
