@@ -114,10 +114,7 @@ def test_run_follower_counts_what_the_loader_reports(settings: Settings) -> None
     logger.addHandler(follower)
     try:
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
-        if hasattr(runs, "load_days"):  # one call for every day of the run
-            loaded = runs.load_days(settings, work, plan, loaded_at)
-        else:  # one call per day (the step before load_days)
-            loaded = [runs.load_day(settings, work, plan, day, loaded_at) for day in plan.days]
+        loaded = runs.load_days(settings, work, plan, loaded_at)
     finally:
         logger.removeHandler(follower)
         logger.setLevel(previous_level)

@@ -89,22 +89,24 @@ _MEMBER = rf'"[^"\\]+"\s*:\s*(?:{_JSON_STRING}|[-+.0-9A-Za-z]+)'
 
 def _pseudonymise_refs(expr: str) -> str:
     """Replace every Patient reference (any shape) by ``Patient/<key>`` and drop the ``display``
-    (often the patient's name) of the same Reference, wherever it stands among its scalar members."""
+    (often the person's name) of a Reference to a Patient, RelatedPerson or Person, wherever it
+    stands among its scalar members."""
     swapped = (
         f"list_reduce(list_distinct(regexp_extract_all({expr}, {_sql_literal(_PATIENT_REF)}, 0)), "
         f"(acc, ref) -> replace(acc, ref, '\"Patient/' || "
         f"journey_key(regexp_extract(ref, {_sql_literal(_PATIENT_REF)}, 1)) || '\"'), {expr})"
     )
-    reference = r'"reference"\s*:\s*"Patient/'
+    reference = r'"reference"\s*:\s*"(?:Patient|RelatedPerson|Person)/'
     after = rf'({reference}[^"]*"(?:\s*,\s*{_MEMBER})*?)\s*,\s*"display"\s*:\s*{_JSON_STRING}'
     before = rf'"display"\s*:\s*{_JSON_STRING}\s*,\s*((?:{_MEMBER}\s*,\s*)*?{reference})'
     rewritten = (
         f"regexp_replace(regexp_replace({swapped}, {_sql_literal(after)}, '\\1', 'g'), "
         f"{_sql_literal(before)}, '\\1', 'g')"
     )
-    # Every pattern above contains the literal ``Patient/``: a resource without it (most Slots,
-    # Locations) is returned as is, without running the regular expressions.
-    return f"(case when contains({expr}, 'Patient/') then {rewritten} else {expr} end)"
+    # Every pattern above contains the literal ``Patient/`` or ``Person/`` (RelatedPerson/ too): a
+    # resource without either (most Slots, Locations) is returned as is, without running them.
+    return (f"(case when contains({expr}, 'Patient/') or contains({expr}, 'Person/') "
+            f"then {rewritten} else {expr} end)")
 
 
 def _drop_narrative(expr: str) -> str:

@@ -67,7 +67,7 @@ def wait_quartiles_long(frame: pd.DataFrame) -> pd.DataFrame:
         parts.append(part)
     columns = ["month_start_date", "department_code", "wait_quartile", "nps", "respondents", "wait_min_from",
                "wait_min_to"]
-    if not parts or frame.empty:
+    if frame.empty:
         return pd.DataFrame(columns=columns)
     long = pd.concat(parts, ignore_index=True)[columns]
     return long.sort_values(["department_code", "month_start_date", "wait_quartile"]).reset_index(drop=True)

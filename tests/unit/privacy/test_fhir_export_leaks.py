@@ -210,3 +210,26 @@ def test_a_contained_patient_inside_a_patient_and_a_refused_line_are_filtered_to
     conn.close()
     report = scan(NEEDLES, warehouse=tmp_path / "w.duckdb")
     assert report.clean, report.summary()
+
+
+RELATIVE = "王芳"
+
+
+def test_a_relatives_name_next_to_a_relatedperson_reference_is_dropped(tmp_path: Path) -> None:
+    appointment = {
+        "resourceType": "Appointment", "id": "a9", "status": "booked",
+        "participant": [
+            {"actor": {"reference": f"Patient/{PID}", "display": NAME}},
+            {"actor": {"display": f"{RELATIVE}（母亲）", "reference": "RelatedPerson/rp-1"}},
+            {"actor": {"reference": "Person/p-2", "type": "Person", "display": RELATIVE}},
+            {"actor": {"reference": "Practitioner/dr-1", "display": "Dr. Li"}},
+        ],
+    }
+    conn = _load_lines(tmp_path, [appointment])
+    assert _resource(conn, "ehr_appointment")["participant"] == [
+        {"actor": {"reference": f"Patient/{KEY}"}},
+        {"actor": {"reference": "RelatedPerson/rp-1"}},
+        {"actor": {"reference": "Person/p-2", "type": "Person"}},
+        {"actor": {"reference": "Practitioner/dr-1", "display": "Dr. Li"}},  # staff keep their names
+    ]
+    conn.close()
