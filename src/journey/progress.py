@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Protocol, cast
 import duckdb
 
 from journey.config import Settings
-from journey.ingest.landing import landed_days
+from journey.errors import JourneyError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -204,24 +204,13 @@ def follow_runs(bar: Bar) -> Iterator[RunFollower]:
 
 def pending_days(
     settings: Settings, *, run_date: date | None = None, start: date | None = None, end: date | None = None
-) -> int:
-    """About how many drop days a run or backfill will load: landed days in range with no file in the
-    published manifest. An estimate for the bar (late files for loaded days are not counted)."""
-    days = [day for day in landed_days(settings.landing_dir)
-            if (start is None or day >= start) and (end is None or day <= end)
-            and (run_date is None or day <= run_date)]
-    if not days or not settings.warehouse_path.is_file():
-        return len(days)
-    from journey.warehouse.connection import connect_reader
+) -> int | None:
+    """How many drop days a run or backfill will load, as ``journey.runs.plan_run`` plans them (late files
+    for an earlier day count that day); None when the plan fails — the bar then has no total, and the
+    run itself reports the cause."""
+    from journey.runs import plan_run
 
     try:
-        conn = connect_reader(settings.warehouse_path)
-    except duckdb.Error:
-        return len(days)
-    try:
-        loaded = {row[0] for row in conn.execute("select distinct landing_date from raw.load_manifest").fetchall()}
-    except duckdb.Error:
-        loaded = set()
-    finally:
-        conn.close()
-    return sum(1 for day in days if day not in loaded)
+        return len(plan_run(settings, run_date, start=start, end=end).days)
+    except (JourneyError, OSError, duckdb.Error):
+        return None

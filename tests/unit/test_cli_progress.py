@@ -7,6 +7,7 @@ import logging
 import re
 from datetime import UTC, date, datetime
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -14,9 +15,12 @@ from journey import runs
 from journey.cli import app
 from journey.config import Settings
 from journey.generate import generate
+from journey.ingest.landing import discover
+from journey.ingest.loader import batch_id_for
 from journey.progress import RunFollower, bars_enabled, pending_days, progress
 from journey.runs import plan_run
 from journey.warehouse.publish import prepare_working_copy
+from journey.warehouse.schema import ensure_schema
 
 START = date(2026, 3, 2)
 
@@ -123,3 +127,26 @@ def test_run_follower_counts_what_the_loader_reports(settings: Settings) -> None
     assert follower.rows == sum(day.rows_read for day in loaded) > 0
     assert bar.texts[-1] == f"loaded {plan.days[-1]}"
     assert f"loading: {follower.files:,} files, {follower.rows:,} rows" in bar.texts
+
+
+def test_pending_days_counts_the_days_the_run_will_load(settings: Settings) -> None:
+    """The bar's total is the run plan's day count: a day with a late (unloaded) file counts even when
+    other files of that day are already published; a plan that fails leaves the bar without a total."""
+    generate(settings.landing_dir, settings.generator_dir, start=START, days=2, scale=0.02, seed=7)
+    first_day = discover(settings.landing_dir, [START])
+    assert len(first_day) > 1
+    with duckdb.connect(str(settings.warehouse_path)) as conn:
+        ensure_schema(conn)
+        for landed in first_day[:-1]:  # the last file of the first day is still to load (a late file)
+            conn.execute(
+                "insert into raw.load_manifest values (?, 'r1', ?, ?, ?, ?, ?, 'utf-8', 1, 1, 0, 0, 'loaded', null,"
+                " timestamp '2026-03-03 01:00')",
+                [batch_id_for(landed), landed.source, landed.landing_date, landed.relative_path,
+                 landed.size_bytes, landed.sha256],
+            )
+    assert pending_days(settings) == 2
+    assert pending_days(settings, run_date=START) == 1
+    last = first_day[-1].path
+    link = last.with_name("linked-" + last.name)
+    link.symlink_to(last)  # the landing zone refuses symlinks: the plan fails, the bar has no total
+    assert pending_days(settings) is None
