@@ -310,13 +310,6 @@ def serve(verbose: Verbose = False) -> None:
     serve_nightly(settings)
 
 
-def _published(settings: Settings) -> Path:
-    if not settings.warehouse_path.is_file():
-        raise MissingInput(f"No published warehouse at {settings.warehouse_path}.",
-                           hint="Run `journey backfill` (or `journey run`) first; it publishes the warehouse.")
-    return settings.warehouse_path
-
-
 @app.command(epilog=_examples(
     'journey sql "select count(*) from marts.fct_encounters"',
     'journey sql "select * from marts.metrics_kpi_status limit 20"',
@@ -328,9 +321,10 @@ def sql(query: Annotated[str, typer.Argument(help="SQL to run read-only on the p
     import duckdb
 
     from journey.warehouse.connection import connect_reader
+    from journey.warehouse.publish import require_published_warehouse
 
     settings = _settings(need_data=True)
-    conn = connect_reader(_published(settings))
+    conn = connect_reader(require_published_warehouse(settings))
     try:
         conn.sql(query).show(max_width=200, max_rows=50)
     except duckdb.Error as error:
@@ -475,9 +469,10 @@ def quarantine_list(
 ) -> None:
     """Show quarantined rows: landed file, row number, rule, detail (never the row's content)."""
     from journey.warehouse.connection import connect_reader
+    from journey.warehouse.publish import require_published_warehouse
 
     settings = _settings(need_data=True)
-    conn = connect_reader(_published(settings))
+    conn = connect_reader(require_published_warehouse(settings))
     try:
         conn.execute(
             """select _source_file as file, _row_number as row, rule, detail from quarantine.rows

@@ -124,8 +124,9 @@ def test_no_published_warehouse_says_to_backfill(settings: Settings) -> None:
     result = CliRunner().invoke(app, ["quarantine", "list"])
     assert result.exit_code == 1
     assert result.output.splitlines()[:2] == [
-        f"error: No published warehouse at {settings.warehouse_path}.",
-        "  next:  Run `journey backfill` (or `journey run`) first; it publishes the warehouse.",
+        f"error: No published warehouse at {settings.warehouse_path}: nothing has been published there yet.",
+        "  next:  Run `journey run` (or `journey backfill` for every landed day) to load, build and publish it; "
+        "for a demo hospital, `make demo`.",
     ]
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import duckdb
 
 from journey.config import Settings
-from journey.errors import JourneyError
 from journey.report import charts, data
 from journey.report.charts import Context, Section
 from journey.warehouse.connection import connect_reader
+from journey.warehouse.publish import require_published_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,7 @@ def build_report(settings: Settings, *, warehouse: Path | None = None, out: Path
     """Build the dashboard from ``warehouse`` (default: the published one) into ``out``."""
     from journey.report.page import render_page
 
-    source = warehouse or settings.warehouse_path
-    if not source.is_file():
-        raise JourneyError(f"No published warehouse at {source}: run `journey backfill` (or `journey run`) first.")
+    source = require_published_warehouse(settings, warehouse)
     target = out or report_path(settings)
     conn = connect_reader(source)
     try:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from journey.config import Settings
 from journey.errors import JourneyError
+from journey.warehouse.publish import require_published_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,7 @@ def build_dbt_docs(settings: Settings) -> Path:
     """dbt docs generate on a copy of the published warehouse; returns site/dbt/index.html."""
     from journey.transform.dbt import build_docs_site
 
-    published = settings.warehouse_path
-    if not published.is_file():
-        raise JourneyError(f"No published warehouse at {published}: run `journey backfill` first.")
+    published = require_published_warehouse(settings)
     # Same file name as the nightly working copy, in a folder of its own: dbt's profile (and so its
     # partial-parse state) stays the one the nightly run uses.
     copy = settings.warehouse_dir / "docs" / settings.work_path.name

@@ -20,6 +20,7 @@ from journey.errors import JourneyError
 from journey.ingest.pseudonymise import scrub_text
 from journey.report import data
 from journey.warehouse.connection import connect_reader
+from journey.warehouse.publish import require_published_warehouse
 
 EXCERPT_CHARS = 200
 HCAHPS_ITEMS: tuple[str, ...] = (
@@ -139,9 +140,7 @@ def worklist_path(settings: Settings, run_date: date) -> Path:
 
 def write_worklist(settings: Settings, run_date: date, out: Path | None = None) -> tuple[Path, pd.DataFrame]:
     """Write the worklist CSV (UTF-8 with BOM so spreadsheet tools read Chinese text) and return it."""
-    if not settings.warehouse_path.is_file():
-        raise JourneyError(f"No published warehouse at {settings.warehouse_path}: run `journey backfill` first.")
-    conn = connect_reader(settings.warehouse_path)
+    conn = connect_reader(require_published_warehouse(settings))
     try:
         frame = build_worklist(conn, run_date)
     except data.MissingData as error:

@@ -27,6 +27,7 @@ import click
 
 from journey.config import Settings, telemetry_off_env
 from journey.errors import JourneyError
+from journey.warehouse.publish import require_published_warehouse
 
 if TYPE_CHECKING:
     from metricflow.engine.metricflow_engine import MetricFlowEngine
@@ -40,9 +41,7 @@ def workspace_dir(settings: Settings) -> Path:
 
 def prepare_workspace(settings: Settings, database: Path | None = None) -> Path:
     """Write the mf workspace for ``database`` (default: the published warehouse); return its path."""
-    database = (database or settings.warehouse_path).resolve()
-    if not database.is_file():
-        raise JourneyError(f"No warehouse at {database}: run `journey backfill` (or `make demo`) first.")
+    database = require_published_warehouse(settings, database).resolve()
     manifest = settings.dbt_target_dir / MANIFEST
     if not manifest.is_file():
         raise JourneyError(

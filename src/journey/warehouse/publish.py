@@ -16,8 +16,22 @@ import shutil
 from pathlib import Path
 
 from journey.config import Settings
+from journey.errors import MissingInput
 
 log = logging.getLogger(__name__)
+
+
+def require_published_warehouse(settings: Settings, path: Path | None = None) -> Path:
+    """The published warehouse file (or ``path``, a warehouse given instead of it); MissingInput naming
+    the file and how to publish one when it does not exist yet."""
+    warehouse = path or settings.warehouse_path
+    if not warehouse.is_file():
+        raise MissingInput(
+            f"No published warehouse at {warehouse}: nothing has been published there yet.",
+            hint="Run `journey run` (or `journey backfill` for every landed day) to load, build and publish it; "
+            "for a demo hospital, `make demo`.",
+        )
+    return warehouse
 
 
 def _with_suffix(path: Path, suffix: str) -> Path:

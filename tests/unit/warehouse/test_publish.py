@@ -3,9 +3,16 @@
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from journey.config import Settings
-from journey.warehouse.publish import discard_working_copy, prepare_working_copy, publish
+from journey.errors import MissingInput
+from journey.warehouse.publish import (
+    discard_working_copy,
+    prepare_working_copy,
+    publish,
+    require_published_warehouse,
+)
 
 
 def _write(path: Path, value: int) -> None:
@@ -45,3 +52,19 @@ def test_stale_working_copy_is_discarded_and_published_untouched(tmp_path: Path)
     assert not settings.work_path.exists()
     conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
     assert conn.execute("select v from t").fetchone() == (1,)
+
+
+def test_commands_that_read_the_warehouse_need_one_published(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    with pytest.raises(MissingInput, match="No published warehouse at") as missing:
+        require_published_warehouse(settings)
+    assert str(settings.warehouse_path) in str(missing.value)
+    assert "`journey run`" in missing.value.hint and "`make demo`" in missing.value.hint
+    other = tmp_path / "elsewhere.duckdb"
+    with pytest.raises(MissingInput, match=str(other)):
+        require_published_warehouse(settings, other)
+    _write(prepare_working_copy(settings), 1)
+    publish(settings)
+    assert require_published_warehouse(settings) == settings.warehouse_path
+    duckdb.connect(str(other)).close()
+    assert require_published_warehouse(settings, other) == other
