@@ -77,6 +77,12 @@ class StageTasks:
     docs: Task[..., Path]
     publish: Task[..., Path]
 
+    def load_for(self, days: int) -> Task[..., list[DayLoad]]:
+        """The load task for a run of ``days`` drop days. One task loads every day of the run (one
+        connection, no task round-trip per day), so its time limit is the per-day limit times the days."""
+        per_day = self.load.timeout_seconds
+        return self.load.with_options(timeout_seconds=per_day * max(1, days) if per_day else None)
+
 
 def stage_tasks(settings: Settings) -> StageTasks:
     """The tasks with this site's timeouts and retries (only discover and load retry)."""
@@ -130,9 +136,7 @@ def nightly(
             return _result(settings, summary, plan)
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
         work: Path = _timed(settings, summary, "prepare", lambda: tasks.prepare(settings))
-        # One task loads every day of the run (one connection, no task round-trip per day); its time
-        # limit stays the per-day limit times the days.
-        load_all = tasks.load.with_options(timeout_seconds=settings.timeouts.load * max(1, len(plan.days)))
+        load_all = tasks.load_for(len(plan.days))
         loads: list[DayLoad] = _timed(settings, summary, "load", lambda: load_all(settings, work, plan, loaded_at))
         summary.add_loads(loads)
         batches = [batch for load in loads for batch in load.batch_ids]
