@@ -26,6 +26,13 @@ class ConfigError(JourneyError):
     hint = "Check the JOURNEY_* environment variables (README → Configuration); `journey info` shows the paths in use."
 
 
+class UsageError(JourneyError):
+    """A command was asked for something it refuses (the message says what and why)."""
+
+    exit_code = 2
+    hint = "Change the arguments named above (`--help` lists them), then run the command again."
+
+
 class MissingInput(JourneyError):
     """Something a command reads does not exist yet (data dir, published warehouse, needles file)."""
 

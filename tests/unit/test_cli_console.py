@@ -8,7 +8,15 @@ import pytest
 
 from journey.config import Settings
 from journey.console import Summary, backfill_summary, duration, error_text, generation_summary, run_line, run_summary
-from journey.errors import BuildFailed, ConfigError, JourneyError, LandingError, MissingInput, ValidationFailed
+from journey.errors import (
+    BuildFailed,
+    ConfigError,
+    JourneyError,
+    LandingError,
+    MissingInput,
+    UsageError,
+    ValidationFailed,
+)
 from journey.generate import GenerationReport
 from journey.ops.backfill import BackfillStopped
 from journey.ops.lock import RunInProgress
@@ -109,8 +117,8 @@ def test_generation_summary_groups_rows_by_source(settings: Settings) -> None:
 # errors: what went wrong, where, what to do next
 # --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "error_class", [ConfigError, MissingInput, LandingError, ValidationFailed, BuildFailed, RunInProgress,
-                    BackfillStopped],
+    "error_class", [ConfigError, UsageError, MissingInput, LandingError, ValidationFailed, BuildFailed,
+                    RunInProgress, BackfillStopped],
 )
 def test_every_error_class_says_what_to_do_next(error_class: type[JourneyError]) -> None:
     assert error_class.hint and error_class.hint != JourneyError.hint, f"{error_class.__name__} needs its own hint"

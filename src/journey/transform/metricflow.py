@@ -12,27 +12,38 @@ Network: the `mf` CLI asks PyPI for a newer version on every start (the update-c
 no opt-out setting); journey's entry point replaces that check with a no-op. dbt's anonymous usage
 stats are off (``DBT_SEND_ANONYMOUS_USAGE_STATS``); MetricFlow's own telemetry only writes to the
 Python log.
+
+Privacy: `journey mf` refuses the ``*_unsuppressed`` metrics (the raw figures before the small-cell
+rule) and every entity as a group-by, filter or order item (an entity — encounter, patient,
+appointment … — is one row per visit or per patient), and anything reached through ``patient__``
+(``check_mf_args``). Dimensions reached through an entity (``encounter__department``) stay open.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from journey.config import Settings, telemetry_off_env
-from journey.errors import JourneyError
+from journey.errors import JourneyError, UsageError
 from journey.warehouse.publish import require_published_warehouse
 
 if TYPE_CHECKING:
     from metricflow.engine.metricflow_engine import MetricFlowEngine
 
 MANIFEST = "semantic_manifest.json"
+UNSUPPRESSED = "_unsuppressed"
+# Always refused, whatever the manifest declares: one row per visit / per patient.
+ROW_LEVEL_ENTITIES = frozenset({"encounter", "patient"})
+# The mf options that name metrics, group-by items or filters (none has a short form).
+_NAMING_OPTIONS = ("--metrics", "--group-by", "--order", "--where", "--dimension")
 
 
 def workspace_dir(settings: Settings) -> Path:
@@ -78,6 +89,56 @@ def prepare_workspace(settings: Settings, database: Path | None = None) -> Path:
     return workspace
 
 
+def manifest_entities(manifest: Path) -> frozenset[str]:
+    """Every entity name the semantic models of ``manifest`` declare, with encounter and patient."""
+    models = json.loads(manifest.read_text(encoding="utf-8")).get("semantic_models", [])
+    return ROW_LEVEL_ENTITIES | {entity["name"].lower() for model in models for entity in model.get("entities", [])}
+
+
+def _option_values(args: Sequence[str]) -> list[tuple[str, str]]:
+    """(option, value) for each naming option in ``args``, in both the ``--opt v`` and ``--opt=v`` forms."""
+    found: list[tuple[str, str]] = []
+    for index, arg in enumerate(args):
+        option, equals, value = arg.partition("=")
+        if option not in _NAMING_OPTIONS:
+            continue
+        if equals:
+            found.append((option, value))
+        elif index + 1 < len(args):
+            found.append((option, args[index + 1]))
+    return found
+
+
+def _names(option: str, value: str) -> list[str]:
+    """The metric / group-by names one option value refers to (a filter: every identifier in it)."""
+    if option == "--where":
+        return re.findall(r"\w+", value)
+    return [name.strip().lstrip("-") for name in value.split(",")]
+
+
+def _refused(name: str, entities: Collection[str]) -> bool:
+    parts = name.lower().split("__")
+    return parts[-1].endswith(UNSUPPRESSED) or parts[-1] in entities or parts[0] == "patient"
+
+
+def check_mf_args(args: Sequence[str], entities: Collection[str], min_cell_size: int) -> None:
+    """UsageError when ``args`` ask mf for an unsuppressed metric or a row-level (entity) item."""
+    refused = sorted({name for option, value in _option_values(args) for name in _names(option, value)
+                      if _refused(name, entities)})
+    if not refused:
+        return
+    raise UsageError(
+        f"journey mf refuses {', '.join(refused)}: a *{UNSUPPRESSED} metric is the raw figure before the "
+        f"small-cell rule (a rate or percentile over fewer than {min_cell_size} units — visits, responses, "
+        "patients — is withheld), "
+        f"and an entity ({', '.join(sorted(entities))}) or anything reached through patient__ as a group-by, "
+        "filter or order item gives per-visit or per-patient rows.",
+        hint="Ask for the published metric (e.g. door_to_provider_p90_min, not *_unsuppressed) by time and "
+        "dimensions such as encounter__department (`journey mf list dimensions --metrics nps`). Analysts who "
+        "need row-level data query marts.fct_* under the hospital's access rules.",
+    )
+
+
 def mf_env(settings: Settings, workspace: Path) -> dict[str, str]:
     """Environment for MetricFlow: the workspace as dbt project and profiles dir, telemetry off."""
     return {
@@ -96,8 +157,10 @@ class _NoUpdateCheck:
 
 
 def run_mf(settings: Settings, args: Sequence[str], database: Path | None = None) -> int:
-    """Run the `mf` CLI (``mf query …``, ``mf list metrics`` …) on the warehouse; return its exit code."""
+    """Run the `mf` CLI (``mf query …``, ``mf list metrics`` …) on the warehouse; return its exit code.
+    Unsuppressed metrics and row-level (entity) items are refused first (``check_mf_args``)."""
     workspace = prepare_workspace(settings, database)
+    check_mf_args(args, manifest_entities(workspace / "target" / MANIFEST), settings.min_cell_size)
     os.environ.update(mf_env(settings, workspace))
     from dbt_metricflow.cli import main as mf_main
 
