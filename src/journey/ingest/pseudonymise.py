@@ -6,14 +6,14 @@
 * ``journey_scrub(text)``: replaces mobile/landline phone numbers (Chinese formats included), 18/15
   digit resident ID numbers and e-mail addresses in free text with ``[phone]``, ``[id]``, ``[email]``,
   however their digits are written (full-width ``１３８…``, other Unicode digits, mixed widths).
-  ``scrub_text`` is the same rule in Python (for text that is re-scrubbed outside DuckDB).
+  The only copy of the rule: text re-scrubbed later (the worklist's excerpts) goes through it too
+  (``install_scrub_macros`` installs it without the key).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import re
 import unicodedata
 
 import duckdb
@@ -106,30 +106,6 @@ def _second_pass_gates() -> tuple[str, str]:
     return _fold_class(), f"[@＠]|{digit}(?:{not_digit}*{digit}){{{_MIN_DIGITS - 1}}}"
 
 
-@functools.cache
-def _python_scrubbers() -> tuple[tuple[re.Pattern[str], str], ...]:
-    # RE2 (DuckDB) treats CJK characters as non-word and ``\d`` as ASCII; Python's re does with ASCII.
-    return tuple((re.compile(pattern, re.ASCII), replacement) for pattern, replacement in SCRUB_PATTERNS)
-
-
-def _scrub_ascii(text: str) -> str:
-    for pattern, replacement in _python_scrubbers():
-        text = pattern.sub(replacement, text)
-    return text
-
-
-def scrub_text(text: str) -> str:
-    """``journey_scrub`` in Python: the patterns over the text as written; then, if it holds a
-    character ``fold_table`` folds, over the folded text. The folded result is returned only when the
-    second pass found more (so a text with no identifier comes back exactly as written)."""
-    scrubbed = _scrub_ascii(text)
-    if not all(re.search(gate, text) for gate in _second_pass_gates()):
-        return scrubbed
-    folded = scrubbed.translate({ord(char): ascii_char for char, ascii_char in fold_table().items()})
-    again = _scrub_ascii(folded)
-    return scrubbed if again == folded else again
-
-
 def _fold_sql(expr: str) -> str:
     """``expr`` with ``fold_table`` applied: one regexp per digit value, one translate for the rest."""
     digits: dict[str, list[str]] = {}
@@ -166,6 +142,13 @@ def install_macros(conn: duckdb.DuckDBPyConnection, key: bytes) -> None:
         f"case when msg is null or msg = '' then null else "
         f"sha256(unhex('{outer}') || unhex(sha256(unhex('{inner}') || encode(msg::varchar)))) end"
     )
+    install_scrub_macros(conn)
+
+
+def install_scrub_macros(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create the TEMP macro ``journey_scrub`` (the patterns over the text as written; then, for a text
+    holding a character ``fold_table`` folds and a number, over the folded text, whose result is kept
+    only when that second pass found more) and its helpers on ``conn`` (read-only connections too)."""
     expr = "txt"
     for pattern, replacement in SCRUB_PATTERNS:
         expr = f"regexp_replace({expr}, {_sql_literal(pattern)}, {_sql_literal(replacement)}, 'g')"

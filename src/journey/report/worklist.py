@@ -4,11 +4,13 @@ One row per survey response from a detractor (NPS ≤ 6) or with a bottom-box an
 0-6, or an HCAHPS-style item answered "never" / "sometimes"), and one row per complaint received,
 on the previous hospital-local day. Each row carries the department, what happened (waits, a short
 comment excerpt) and the encounter id the patient-relations team looks up in the EHR. It never
-carries the patient's identity: no patient key, no name, no contact; excerpts are scrubbed again.
+carries the patient's identity: no patient key, no name, no contact; excerpts are scrubbed again, in
+DuckDB, by the loader's own ``journey_scrub`` macro (journey.ingest.pseudonymise).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import pandas as pd
 
 from journey.config import Settings
 from journey.errors import JourneyError
-from journey.ingest.pseudonymise import scrub_text
+from journey.ingest.pseudonymise import install_scrub_macros
 from journey.report import data
 from journey.warehouse.connection import connect_reader
 from journey.warehouse.publish import require_published_warehouse
@@ -33,14 +35,23 @@ COLUMNS: tuple[str, ...] = (
     "nps_score", "overall_rating", "door_to_provider_min", "length_of_stay_hours", "is_lwbs",
     "complaint_category", "excerpt",
 )
+# Every character Python's str.split() splits on (RE2's \s is only [\t\n\f\r ]; \pZ the Unicode spaces).
+_WHITESPACE = r"[\s\x0b\x1c-\x1f\x85\pZ]+"
 
 
-def scrub(text: object, limit: int = EXCERPT_CHARS) -> str:
-    """A short excerpt with phone numbers, ID numbers and e-mails replaced (again), on one line."""
-    if text is None or (isinstance(text, float) and pd.isna(text)):
-        return ""
-    value = scrub_text(" ".join(str(text).split()))
-    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+def excerpts(conn: duckdb.DuckDBPyConnection, texts: Iterable[object], limit: int = EXCERPT_CHARS) -> list[str]:
+    """Short excerpts of ``texts``, in order: on one line, phone numbers, ID numbers and e-mails replaced
+    (again) by ``journey_scrub`` on ``conn``, then cut to ``limit`` characters ('' for a missing text)."""
+    values = [None if text is None or (isinstance(text, float) and pd.isna(text)) else str(text) for text in texts]
+    if not values:
+        return []
+    install_scrub_macros(conn)
+    # Scrubbed before cut: a cut never leaves part of a number for the patterns to miss.
+    one_line = f"trim(regexp_replace(txt, '{_WHITESPACE}', ' ', 'g'))"
+    scrubbed = f"list_transform(?::varchar[], txt -> journey_scrub({one_line}))"
+    cut = f"case when length(txt) <= {int(limit)} then txt else rtrim(left(txt, {int(limit) - 1})) || '…' end"
+    row = conn.execute(f"select list_transform({scrubbed}, txt -> coalesce({cut}, ''))", [values]).fetchone()
+    return list(row[0]) if row else [""] * len(values)
 
 
 def survey_reasons(frame: pd.DataFrame) -> pd.Series:
@@ -74,7 +85,7 @@ def _surveys(conn: duckdb.DuckDBPyConnection, day: date) -> pd.DataFrame:
     frame = frame[frame["reasons"] != ""].copy()
     frame["source"] = "survey"
     frame["record_id"] = frame["response_id"]
-    frame["excerpt"] = [scrub(text) for text in frame.get("comment_text", pd.Series(index=frame.index))]
+    frame["excerpt"] = excerpts(conn, frame.get("comment_text", pd.Series(index=frame.index)))
     return frame
 
 
@@ -90,7 +101,7 @@ def _complaints(conn: duckdb.DuckDBPyConnection, day: date) -> pd.DataFrame:
     channel = frame["complaint_channel"].astype("string") if "complaint_channel" in frame else missing
     category = frame["complaint_category"].astype("string") if "complaint_category" in frame else missing
     frame["reasons"] = "new complaint (" + category.fillna("uncategorised") + ", via " + channel.fillna("?") + ")"
-    frame["excerpt"] = [scrub(text) for text in frame.get("description_text", pd.Series(index=frame.index))]
+    frame["excerpt"] = excerpts(conn, frame.get("description_text", pd.Series(index=frame.index)))
     return frame
 
 

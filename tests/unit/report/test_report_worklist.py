@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from journey.config import Settings
-from journey.report.worklist import COLUMNS, build_worklist, scrub, write_worklist
+from journey.report.worklist import COLUMNS, build_worklist, excerpts, write_worklist
 
 DAY = "2026-03-01"  # the worklist of 2026-03-02 lists this day
 
@@ -26,7 +26,8 @@ def _warehouse(conn: duckdb.DuckDBPyConnection) -> None:
           ('r3', 'e3', 'pk-secret-3', 'emergency', true, 10, 10, 'always', 'always', 'always', 'always', 'always',
            'always', 'great'),
           ('r4', 'e4', 'pk-secret-4', 'emergency', false, 0, null, null, null, null, null, null, null, 'abandoned'),
-          ('r5', 'e5', 'pk-secret-5', 'cardiology', true, 9, 5, null, null, null, null, null, null, 'ok'),
+          ('r5', 'e5', 'pk-secret-5', 'cardiology', true, 9, 5, null, null, null, null, null, null,
+           '他说：请打 (021) 6234-5678 或 ＋８６　１３９　１２３４　５６７８'),
           ('r6', 'e6', 'pk-secret-6', 'emergency', true, 1, 1, null, null, null, null, null, null, 'other day')
         ) as t(response_id, encounter_id, patient_key, department_code, is_completed, nps_score, overall_rating,
                nurse_communication, doctor_communication, responsiveness, cleanliness, quietness,
@@ -81,6 +82,8 @@ def test_worklist_lists_the_previous_days_detractors_bottom_box_and_complaints(c
     # identifiers scrubbed from the excerpts (again), and never a patient key
     assert by_id.loc["r1", "excerpt"] == "Waited 3 hours, call me on [phone]"
     assert by_id.loc["c1", "excerpt"] == "Nobody answered; email me at [email]"
+    # a landline, and a mobile in full-width digits with ideographic spaces
+    assert by_id.loc["r5", "excerpt"] == "他说：请打 [phone] 或 [phone]"
     assert "patient_key" not in rows.columns
     assert not rows.astype(str).apply(lambda column: column.str.contains("pk-secret")).any().any()
 
@@ -101,7 +104,10 @@ def test_write_worklist_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert path == tmp_path / "worklist" / "worklist-2026-03-02.csv"
     written = pd.read_csv(path, encoding="utf-8-sig")
     assert written["record_id"].tolist() == ["r2", "r5", "c1", "r1"]
-    assert "pk-secret" not in path.read_text(encoding="utf-8-sig")
+    text = path.read_text(encoding="utf-8-sig")
+    assert "pk-secret" not in text
+    assert "13812345678" not in text, "scrubbed on the read-only connection"
+    assert "Waited 3 hours, call me on [phone]" in text
 
 
 @pytest.mark.parametrize(
@@ -109,14 +115,29 @@ def test_write_worklist_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     [
         ("电话13912345678请回电", "电话[phone]请回电"),
         ("身份证110101199003074514", "身份证[id]"),
+        ("电话１３９－１２３４－５６７８", "电话[phone]"),
         ("line one\n  line two", "line one line two"),
+        ("", ""),
         (None, ""),
+        (float("nan"), ""),
     ],
 )
-def test_scrub(text: str | None, expected: str) -> None:
-    assert scrub(text) == expected
+def test_excerpts_are_scrubbed_in_duckdb(text: str | None, expected: str) -> None:
+    assert excerpts(duckdb.connect(), [text]) == [expected]
 
 
-def test_scrub_truncates_long_text() -> None:
-    out = scrub("x" * 500, limit=10)
-    assert out == "x" * 9 + "…"
+def test_excerpts_keep_their_order_and_are_cut_after_scrubbing() -> None:
+    conn = duckdb.connect()
+    assert excerpts(conn, ["x" * 500, None, "short"], limit=10) == ["x" * 9 + "…", "", "short"]
+    # cut first, "call 1381234567" would keep ten digits of the number; scrubbed first, none
+    assert excerpts(conn, ["call 13812345678 now"], limit=16) == ["call [phone] now"]
+    assert excerpts(conn, ["call 13812345678 please, soon"], limit=14) == ["call [phone]…"]
+    assert excerpts(conn, ["word " * 3], limit=6) == ["word…"], "no space left before the ellipsis"
+    assert excerpts(conn, []) == []
+
+
+def test_excerpts_split_lines_on_every_space_python_knows() -> None:
+    """The excerpt is on one line however the text was spaced (what Python's str.split() splits on)."""
+    spaces = [chr(code) for code in range(0x3001) if chr(code).isspace()]
+    texts = [f" a{space}{space}b{space}" for space in spaces] + ["a\u200bb"]
+    assert excerpts(duckdb.connect(), texts) == ["a b"] * len(spaces) + ["a\u200bb"]
