@@ -72,3 +72,17 @@
 
     from {{ this }}
 {%- endmacro %}
+
+{#- The drop dates (`_landing_date`) of `raw_relation` that changed since this incremental model was
+    last built: a row of the date was loaded, or refused by a quality gate (quarantine.rows, entity
+    `entity`), after the latest `_loaded_at` the model holds (a run's rows share one `_loaded_at`,
+    and a gate refuses rows after they were loaded). Models partitioned by drop date recompute these
+    dates whole (see stg_ehr__slots). -#}
+{% macro drop_dates_changed(raw_relation, entity) -%}
+    {%- set built_until = "(select coalesce(max(_loaded_at), timestamp '-infinity') from " ~ this ~ ")" -%}
+    select _landing_date from {{ raw_relation }}
+    where _loaded_at > {{ built_until }}
+    union
+    select _landing_date from {{ source('quarantine', 'rows') }}
+    where entity = '{{ entity }}' and quarantined_at > {{ built_until }}
+{%- endmacro %}

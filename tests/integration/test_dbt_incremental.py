@@ -12,7 +12,10 @@ data. The second batch is chosen so each path of the incremental filters is exer
   touchpoints must disappear (the post-hook) and its visit number must go;
 * a first encounter for a person a CRM touch named before the EHR knew them: the touch, built as
   the `unknown` patient, must now resolve to that patient;
-* a new encounter and a late follow-up call (new keys).
+* a new encounter and a late follow-up call (new keys);
+* Slot snapshots (stg_ehr__slots, incremental by drop date): a re-sent file for the old drop of
+  2026-02-20 with a later copy of slot-001, a new drop date, and the only row of the 2026-02-19 drop
+  refused by a gate after the first run (moved from raw to quarantine.rows): that date must empty.
 """
 
 from __future__ import annotations
@@ -76,8 +79,29 @@ def _second_batch() -> str:
         ],
         "meta": {"lastUpdated": "2026-04-25T09:41:00+08:00"},
     }
+    slot_001_resent = {
+        "resourceType": "Slot", "id": "slot-001", "status": "busy-unavailable",
+        "start": "2026-03-02T10:00:00+08:00", "end": "2026-03-02T10:20:00+08:00",
+        "serviceType": [{"coding": [{"code": "internal_medicine"}]}], "schedule": {"reference": "Schedule/clinic-im-1"},
+        "meta": {"lastUpdated": "2026-02-20T23:30:00+08:00"},
+    }
+    slot_003_new_drop = {
+        "resourceType": "Slot", "id": "slot-003", "status": "free",
+        "start": "2026-04-28T09:00:00+08:00", "end": "2026-04-28T09:20:00+08:00",
+        "serviceType": [{"coding": [{"code": "pediatrics"}]}], "schedule": {"reference": "Schedule/clinic-pe-1"},
+        "meta": {"lastUpdated": "2026-04-26T23:00:00+08:00"},
+    }
     loaded = "2026-04-26 16:00:00"
     return f"""
+insert into raw.ehr_slot values
+    {_fhir(slot_001_resent, 'ehr/2026-02-20/Slot.002.ndjson', '2026-02-20', loaded)},
+    {_fhir(slot_003_new_drop, 'ehr/2026-04-26/Slot.ndjson', '2026-04-26', loaded)};
+-- a gate refused the 2026-02-19 drop's only row (as quality.gate does: into quarantine, out of raw)
+insert into quarantine.rows
+    select _batch_id, 'ehr', 'Slot', _source_file, _row_number, _landing_date, 'slot_status_known', 'error',
+           'test', null, null, timestamp '2026-04-26 16:05:00', null
+    from raw.ehr_slot where _landing_date = date '2026-02-19';
+delete from raw.ehr_slot where _landing_date = date '2026-02-19';
 insert into raw.ehr_questionnaire_response values
     {_fhir(late_survey, 'ehr/2026-04-26/QuestionnaireResponse.ndjson', '2026-04-26', loaded)};
 insert into raw.ehr_encounter values
@@ -110,7 +134,8 @@ def _load(database: Path, *sql: str) -> None:
 def _tables(conn: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
     rows = conn.execute(
         "select table_schema || '.' || table_name from information_schema.tables "
-        "where table_catalog = ? and table_schema in ('intermediate', 'marts') and table_type = 'BASE TABLE' "
+        "where table_catalog = ? and table_schema in ('staging', 'intermediate', 'marts') "
+        "and table_type = 'BASE TABLE' "
         "order by 1",
         [catalog],
     ).fetchall()
@@ -129,9 +154,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     _dbt(incremental_db, target, *BUILD)
     model_path = Path("journey", "models", "marts", "access", "fct_encounters.sql")
     # what the second run compiled (the model's select) and ran (the materialization's statements)
-    compiled_fct_encounters = (target / "compiled" / model_path).read_text(encoding="utf-8") + (
-        target / "run" / model_path
-    ).read_text(encoding="utf-8")
+    slots_path = Path("journey", "models", "staging", "ehr", "stg_ehr__slots.sql")
+    compiled_fct_encounters = "".join(
+        (target / kind / path).read_text(encoding="utf-8")
+        for path in (model_path, slots_path) for kind in ("compiled", "run")
+    )
 
     _load(rebuilt_db, FIXTURE.read_text(encoding="utf-8"), FIRST_BATCH, _second_batch())
     _dbt(rebuilt_db, target, *BUILD, "--full-refresh")
@@ -142,7 +169,23 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
 def test_second_run_took_the_incremental_path(built: tuple[Path, Path, Path]) -> None:
     compiled = built[2].read_text(encoding="utf-8")
     assert "changed_encounters" in compiled  # the is_incremental() branch of the model was compiled
+    # and stg_ehr__slots' (only the changed drop dates are read from raw)
+    assert "where _landing_date in (select _landing_date from" in compiled
     assert 'delete from "incremental"."marts"."fct_encounters"' in compiled  # and merged by delete+insert
+
+
+def test_slot_snapshots_are_recomputed_by_drop_date(built: tuple[Path, Path, Path]) -> None:
+    with duckdb.connect(str(built[0]), read_only=True) as conn:
+        rows = conn.execute(
+            "select slot_snapshot_id, slot_status, _batch_id from staging.stg_ehr__slots order by 1"
+        ).fetchall()
+    assert rows == [
+        # the re-sent copy (lastUpdated 23:30) replaced the 23:00 one; slot-002's duplicate stays one row
+        ("slot-001@2026-02-20", "busy-unavailable", "b-late"),
+        ("slot-002@2026-02-20", "free", "b-2003"),
+        ("slot-003@2026-04-26", "free", "b-late"),
+        # slot-001@2026-02-19 is gone: its only row was refused after the first run
+    ]
 
 
 def test_late_and_changed_records_reach_the_incremental_facts(built: tuple[Path, Path, Path]) -> None:
