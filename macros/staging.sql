@@ -20,7 +20,8 @@
 {#-
   The latest version of each resource of a raw FHIR table: `<id_alias>`, the `resource` JSON,
   `last_updated_at` (meta.lastUpdated in UTC) and the lineage columns. A resource without an id is
-  dropped. Latest = latest meta.lastUpdated, then the latest drop / load / file / line.
+  dropped. Latest = latest meta.lastUpdated, then the latest drop / load / file / line. In an
+  incremental staging model's incremental run, only the keys its pre-hook found changed.
 -#}
 {% macro latest_fhir_versions(source_name, table_name, id_alias='resource_id') -%}
     select
@@ -31,6 +32,9 @@
 
     from {{ raw_source(source_name, table_name) }}
     where coalesce(resource_id, resource ->> '$.id') is not null
+    {%- if is_incremental() %}
+      and coalesce(resource_id, resource ->> '$.id') in (select changed_key from {{ changed_keys_relation() }})
+    {%- endif %}
     {{ latest_version(
         "coalesce(resource_id, resource ->> '$.id')",
         to_utc("resource ->> '$.meta.lastUpdated'") ~ ' desc nulls last'
@@ -73,16 +77,56 @@
     from {{ this }}
 {%- endmacro %}
 
-{#- The drop dates (`_landing_date`) of `raw_relation` that changed since this incremental model was
-    last built: a row of the date was loaded, or refused by a quality gate (quarantine.rows, entity
-    `entity`), after the latest `_loaded_at` the model holds (a run's rows share one `_loaded_at`,
-    and a gate refuses rows after they were loaded). Models partitioned by drop date recompute these
-    dates whole (see stg_ehr__slots). -#}
-{% macro drop_dates_changed(raw_relation, entity) -%}
-    {%- set built_until = "(select coalesce(max(_loaded_at), timestamp '-infinity') from " ~ this ~ ")" -%}
-    select _landing_date from {{ raw_relation }}
-    where _loaded_at > {{ built_until }}
-    union
-    select _landing_date from {{ source('quarantine', 'rows') }}
-    where entity = '{{ entity }}' and quarantined_at > {{ built_until }}
+{#-
+  Incremental staging. Each EHR staging model is a table holding, per key, what a full rebuild would
+  hold (the latest version of each resource; for Slot, each drop date's snapshot). A run recomputes
+  only the keys that changed since the model was last built, i.e. whose key has
+    * a row loaded after the latest `_loaded_at` the model holds (a run's rows share one `_loaded_at`),
+    * a row refused by a quality gate since (quarantine.rows; it may have been the latest version), or
+    * its built row from a file since re-delivered with other content (the earlier batch's raw rows
+      were deleted, raw.load_manifest marks it `superseded`).
+  The pre-hook writes those keys to a temp table `<model>__changed` and deletes them from the model;
+  the model then appends them recomputed from raw (a key with nothing left in raw stays deleted, as a
+  full rebuild leaves it). `--full-refresh` rebuilds from all of raw.
+-#}
+
+{#- The temp table of changed keys (column `changed_key`) of the model being built. -#}
+{% macro changed_keys_relation() -%}
+    {{ this.identifier }}__changed
+{%- endmacro %}
+
+{#- Batches superseded by a re-delivery loaded after `since` (batch_id, landing_date). -#}
+{% macro batches_superseded_since(since) -%}
+    select superseded.batch_id, superseded.landing_date
+    from {{ source('loads', 'load_manifest') }} as superseded
+    inner join {{ source('loads', 'load_manifest') }} as replacing
+        on replacing.path = superseded.path and replacing.status <> 'superseded'
+    where superseded.status = 'superseded' and replacing.loaded_at > {{ since }}
+{%- endmacro %}
+
+{#- The pre-hook of an incremental staging model (see above): `raw_key` is the key of a raw row,
+    `quarantined_key` of a quarantine.rows row of `entity`, `key_column` the model's key column. -#}
+{% macro staging_changed_keys_hook(raw_relation, entity, key_column, raw_key, quarantined_key) -%}
+    {%- if is_incremental() -%}
+    {%- set since = "(select coalesce(max(_loaded_at), timestamp '-infinity') from " ~ this ~ ")" -%}
+    create or replace temp table {{ changed_keys_relation() }} as
+        select {{ raw_key }} as changed_key from {{ raw_relation }}
+        where _loaded_at > {{ since }}
+        union
+        select {{ quarantined_key }} from {{ source('quarantine', 'rows') }}
+        where entity = '{{ entity }}' and quarantined_at > {{ since }}
+        union
+        select {{ key_column }} from {{ this }}
+        where _batch_id in (select batch_id from ({{ batches_superseded_since(since) }}));
+    delete from {{ this }} where {{ key_column }} in (select changed_key from {{ changed_keys_relation() }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The same hook for a model of the latest FHIR versions, keyed by resource id. -#}
+{% macro fhir_staging_hook(source_name, table_name, entity, key_column) -%}
+    {{ staging_changed_keys_hook(
+        raw_source(source_name, table_name), entity, key_column,
+        "coalesce(resource_id, resource ->> '$.id')",
+        "case when json_valid(original_values) then json_extract_string(original_values, '$.id') end"
+    ) }}
 {%- endmacro %}

@@ -13,9 +13,12 @@ data. The second batch is chosen so each path of the incremental filters is exer
 * a first encounter for a person a CRM touch named before the EHR knew them: the touch, built as
   the `unknown` patient, must now resolve to that patient;
 * a new encounter and a late follow-up call (new keys);
-* Slot snapshots (stg_ehr__slots, incremental by drop date): a re-sent file for the old drop of
-  2026-02-20 with a later copy of slot-001, a new drop date, and the only row of the 2026-02-19 drop
-  refused by a gate after the first run (moved from raw to quarantine.rows): that date must empty.
+* incremental staging (the EHR staging models recompute only changed keys), in the nightly order
+  (stage → staging gate → build): a re-sent Slot file for the old drop of 2026-02-20 with a later
+  copy of slot-001 and a new drop date; the only row of the 2026-02-19 Slot drop and a newer version
+  of enc-002 refused by the gate after the stage step (moved from raw to quarantine.rows): the date
+  must empty and enc-002 fall back to its earlier version; and the Appointment file of 2026-03-04
+  re-delivered empty (its earlier batch superseded): appt-002, only in that file, must go.
 """
 
 from __future__ import annotations
@@ -91,17 +94,25 @@ def _second_batch() -> str:
         "serviceType": [{"coding": [{"code": "pediatrics"}]}], "schedule": {"reference": "Schedule/clinic-pe-1"},
         "meta": {"lastUpdated": "2026-04-26T23:00:00+08:00"},
     }
+    enc_002_newer = {
+        "resourceType": "Encounter", "id": "enc-002", "status": "cancelled", "class": {"code": "EMER"},
+        "subject": {"reference": "Patient/x"}, "meta": {"lastUpdated": "2026-04-26T08:00:00+08:00"},
+    }
     loaded = "2026-04-26 16:00:00"
     return f"""
 insert into raw.ehr_slot values
     {_fhir(slot_001_resent, 'ehr/2026-02-20/Slot.002.ndjson', '2026-02-20', loaded)},
     {_fhir(slot_003_new_drop, 'ehr/2026-04-26/Slot.ndjson', '2026-04-26', loaded)};
--- a gate refused the 2026-02-19 drop's only row (as quality.gate does: into quarantine, out of raw)
-insert into quarantine.rows
-    select _batch_id, 'ehr', 'Slot', _source_file, _row_number, _landing_date, 'slot_status_known', 'error',
-           'test', null, null, timestamp '2026-04-26 16:05:00', null
-    from raw.ehr_slot where _landing_date = date '2026-02-19';
-delete from raw.ehr_slot where _landing_date = date '2026-02-19';
+insert into raw.ehr_encounter values
+    {_fhir(enc_002_newer, 'ehr/2026-04-26/Encounter.002.ndjson', '2026-04-26', loaded)};
+-- the Appointment file of 2026-03-04 re-delivered empty: runs.supersede_earlier_versions
+insert into raw.load_manifest values
+    ('b-0403', 'run-0', 'ehr', date '2026-03-04', 'ehr/2026-03-04/Appointment.ndjson', 100, 'sha-a', 'utf-8',
+     1, 1, 0, 0, 'superseded', 're-delivered with different content; replaced by batch b-0403x',
+     timestamp '2026-03-04 16:00:00'),
+    ('b-0403x', 'run-1', 'ehr', date '2026-03-04', 'ehr/2026-03-04/Appointment.ndjson', 0, 'sha-b', null,
+     0, 0, 0, 0, 'empty', 'empty file (0 bytes)', timestamp '{loaded}');
+delete from raw.ehr_appointment where _batch_id = 'b-0403';
 insert into raw.ehr_questionnaire_response values
     {_fhir(late_survey, 'ehr/2026-04-26/QuestionnaireResponse.ndjson', '2026-04-26', loaded)};
 insert into raw.ehr_encounter values
@@ -110,6 +121,22 @@ insert into raw.ehr_encounter values
 insert into raw.relations_follow_ups values
     ('fu-100', 'enc-004', '3', '2026-03-06T10:00:00', '2026-03-06T10:05:00', '2026-03-06T10:20:00', 'reached',
      'relations/2026-04-26/follow_ups.csv', 1, 'b-late', date '2026-04-26', timestamp '{loaded}');
+"""
+
+
+# What the staging gate does after the stage step (quality.gate._quarantine_rows): refused rows move
+# from raw to quarantine.rows (FHIR rows keep their pseudonymised resource in original_values).
+GATE_REFUSALS = """
+insert into quarantine.rows
+    select _batch_id, 'ehr', 'Slot', _source_file, _row_number, _landing_date, 'slot_status_known', 'error',
+           'test', resource::varchar, null, timestamp '2026-04-26 16:05:00', null
+    from raw.ehr_slot where _landing_date = date '2026-02-19';
+delete from raw.ehr_slot where _landing_date = date '2026-02-19';
+insert into quarantine.rows
+    select _batch_id, 'ehr', 'Encounter', _source_file, _row_number, _landing_date, 'encounter_status_known',
+           'error', 'test', resource::varchar, null, timestamp '2026-04-26 16:05:00', null
+    from raw.ehr_encounter where _source_file = 'ehr/2026-04-26/Encounter.002.ndjson';
+delete from raw.ehr_encounter where _source_file = 'ehr/2026-04-26/Encounter.002.ndjson';
 """
 
 
@@ -151,6 +178,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     _load(incremental_db, FIXTURE.read_text(encoding="utf-8"), FIRST_BATCH)
     _dbt(incremental_db, target, *BUILD)
     _load(incremental_db, _second_batch())
+    _dbt(incremental_db, target, "run", "--select", "staging")  # the nightly's stage step
+    with duckdb.connect(str(incremental_db), read_only=True) as conn:  # the stage step built the newer enc-002
+        assert conn.execute(
+            "select encounter_status from staging.stg_ehr__encounters where encounter_id = 'enc-002'"
+        ).fetchone() == ("cancelled",)
+    _load(incremental_db, GATE_REFUSALS)
     _dbt(incremental_db, target, *BUILD)
     model_path = Path("journey", "models", "marts", "access", "fct_encounters.sql")
     # what the second run compiled (the model's select) and ran (the materialization's statements)
@@ -160,7 +193,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
         for path in (model_path, slots_path) for kind in ("compiled", "run")
     )
 
-    _load(rebuilt_db, FIXTURE.read_text(encoding="utf-8"), FIRST_BATCH, _second_batch())
+    _load(rebuilt_db, FIXTURE.read_text(encoding="utf-8"), FIRST_BATCH, _second_batch(), GATE_REFUSALS)
     _dbt(rebuilt_db, target, *BUILD, "--full-refresh")
     (work / "incremental_fct_encounters.sql").write_text(compiled_fct_encounters, encoding="utf-8")
     return incremental_db, rebuilt_db, work / "incremental_fct_encounters.sql"
@@ -170,7 +203,7 @@ def test_second_run_took_the_incremental_path(built: tuple[Path, Path, Path]) ->
     compiled = built[2].read_text(encoding="utf-8")
     assert "changed_encounters" in compiled  # the is_incremental() branch of the model was compiled
     # and stg_ehr__slots' (only the changed drop dates are read from raw)
-    assert "where _landing_date in (select _landing_date from" in compiled
+    assert "where _landing_date in (select changed_key from stg_ehr__slots__changed)" in compiled
     assert 'delete from "incremental"."marts"."fct_encounters"' in compiled  # and merged by delete+insert
 
 
@@ -186,6 +219,19 @@ def test_slot_snapshots_are_recomputed_by_drop_date(built: tuple[Path, Path, Pat
         ("slot-003@2026-04-26", "free", "b-late"),
         # slot-001@2026-02-19 is gone: its only row was refused after the first run
     ]
+
+
+def test_refused_and_superseded_versions_leave_the_staging_tables(built: tuple[Path, Path, Path]) -> None:
+    with duckdb.connect(str(built[0]), read_only=True) as conn:
+        # the newer enc-002 was refused after the stage step: the earlier version is back
+        assert conn.execute(
+            "select encounter_status, _batch_id from staging.stg_ehr__encounters where encounter_id = 'enc-002'"
+        ).fetchone() == ("finished", "b-0202")
+        # appt-002 was only in the superseded file
+        assert conn.execute(
+            "select count(*) from staging.stg_ehr__appointments where appointment_id = 'appt-002'"
+        ).fetchone() == (0,)
+        assert conn.execute("select count(*) from staging.stg_ehr__appointments").fetchone() == (6,)
 
 
 def test_late_and_changed_records_reach_the_incremental_facts(built: tuple[Path, Path, Path]) -> None:

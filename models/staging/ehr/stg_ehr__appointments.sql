@@ -1,5 +1,7 @@
 -- One row per appointment: its latest version (a status change re-exports it; the latest
 -- meta.lastUpdated wins). A cancellation's time is the cancelled version's meta.lastUpdated.
+{{ config(pre_hook="{{ fhir_staging_hook('ehr', 'ehr_appointment', 'Appointment', 'appointment_id') }}") }}
+-- Incremental by appointment_id (macros/staging.sql, "Incremental staging").
 with
 
 latest as (

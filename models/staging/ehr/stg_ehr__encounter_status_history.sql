@@ -1,4 +1,6 @@
 -- One row per Encounter.statusHistory[] element of the latest version of each encounter.
+{{ config(pre_hook="{{ fhir_staging_hook('ehr', 'ehr_encounter', 'Encounter', 'encounter_id') }}") }}
+-- Incremental by encounter_id (macros/staging.sql, "Incremental staging").
 with
 
 latest as (

@@ -1,5 +1,7 @@
 -- One row per encounter: its latest version. statusHistory[] and location[] are unnested in
 -- stg_ehr__encounter_status_history and stg_ehr__encounter_locations.
+{{ config(pre_hook="{{ fhir_staging_hook('ehr', 'ehr_encounter', 'Encounter', 'encounter_id') }}") }}
+-- Incremental by encounter_id (macros/staging.sql, "Incremental staging").
 with
 
 latest as (

@@ -1,3 +1,6 @@
+-- One row per location: the latest version of each Location resource.
+{{ config(pre_hook="{{ fhir_staging_hook('ehr', 'ehr_location', 'Location', 'location_id') }}") }}
+-- Incremental by location_id (macros/staging.sql, "Incremental staging").
 with
 
 latest as (

@@ -1,3 +1,6 @@
+-- One row per patient (pseudonymised): the latest version of each Patient resource.
+{{ config(pre_hook="{{ fhir_staging_hook('ehr', 'ehr_patient', 'Patient', 'patient_key') }}") }}
+-- Incremental by patient_key (macros/staging.sql, "Incremental staging").
 with
 
 latest as (

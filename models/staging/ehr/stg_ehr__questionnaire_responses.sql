@@ -1,6 +1,8 @@
 -- One row per survey response, the known items pivoted into typed columns. An unanswered item is
 -- absent in FHIR and NULL here.
 {%- set hcahps_items = hcahps_items() %}
+{{ config(pre_hook="{{ fhir_staging_hook('ehr', 'ehr_questionnaire_response', 'QuestionnaireResponse', 'response_id') }}") }}
+-- Incremental by response_id (macros/staging.sql, "Incremental staging").
 with
 
 latest as (

@@ -2,20 +2,14 @@
 -- next 8 weeks with its status as of the extract, so snapshots are kept, not collapsed. A slot
 -- re-delivered within the same drop keeps its latest copy.
 --
--- Incremental: Slot snapshots are most of what lands (every drop re-sends eight weeks of slots), so
--- re-reading their JSON from all history on every run would grow the nightly job with history. A
--- drop date is the unit of work (delete+insert on snapshot_date): each run recomputes whole, from
--- raw, every drop date with a row loaded, or refused by a quality gate, since the latest load already
--- built; the post-hook removes a date none of whose rows is left in raw (all refused), as a full
--- rebuild would. A re-sent file for an old date replaces that date's snapshot exactly as a rebuild.
+-- Incremental by drop date (macros/staging.sql, "Incremental staging"): Slot snapshots are most of
+-- what lands (every drop re-sends eight weeks of slots), so re-reading their JSON from all history on
+-- every run would grow the nightly job with history. Each run recomputes whole, from raw, only the
+-- drop dates that changed since the last build (a re-sent file for an old date replaces that date's
+-- snapshot exactly as a full rebuild would).
 {{ config(
-    materialized='incremental',
-    unique_key='snapshot_date',
-    incremental_strategy='delete+insert',
-    on_schema_change='sync_all_columns',
-    post_hook="{% if is_incremental() %}delete from {{ this }} where snapshot_date not in ("
-              "select _landing_date from {{ raw_source('ehr', 'ehr_slot') }} where _landing_date is not null)"
-              "{% endif %}"
+    pre_hook="{{ staging_changed_keys_hook(raw_source('ehr', 'ehr_slot'), 'Slot', 'snapshot_date',
+                                            '_landing_date', '_landing_date') }}"
 ) }}
 with
 
@@ -23,7 +17,7 @@ source as (
 
     select * from {{ raw_source('ehr', 'ehr_slot') }}
     {% if is_incremental() %}
-    where _landing_date in ({{ drop_dates_changed(raw_source('ehr', 'ehr_slot'), 'Slot') }})
+    where _landing_date in (select changed_key from {{ changed_keys_relation() }})
     {% endif %}
 
 ),
