@@ -130,3 +130,13 @@
         "case when json_valid(original_values) then json_extract_string(original_values, '$.id') end"
     ) }}
 {%- endmacro %}
+
+{#- The same hook for a CSV/JSONL source keyed by one text column (`raw_key_column`, blank = none). -#}
+{% macro text_staging_hook(source_name, table_name, entity, key_column, raw_key_column) -%}
+    {{ staging_changed_keys_hook(
+        source(source_name, table_name), entity, key_column,
+        clean_text(raw_key_column),
+        "case when json_valid(original_values) then "
+            ~ clean_text("json_extract_string(original_values, '$." ~ raw_key_column ~ "')") ~ " end"
+    ) }}
+{%- endmacro %}

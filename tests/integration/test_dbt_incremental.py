@@ -18,7 +18,8 @@ data. The second batch is chosen so each path of the incremental filters is exer
   copy of slot-001 and a new drop date; the only row of the 2026-02-19 Slot drop and a newer version
   of enc-002 refused by the gate after the stage step (moved from raw to quarantine.rows): the date
   must empty and enc-002 fall back to its earlier version; and the Appointment file of 2026-03-04
-  re-delivered empty (its earlier batch superseded): appt-002, only in that file, must go.
+  re-delivered empty (its earlier batch superseded): appt-002, only in that file, must go; CRM
+  touch t-001 re-delivered (replaces) and t-002 re-delivered but refused (the first delivery stays).
 """
 
 from __future__ import annotations
@@ -105,6 +106,12 @@ insert into raw.ehr_slot values
     {_fhir(slot_003_new_drop, 'ehr/2026-04-26/Slot.ndjson', '2026-04-26', loaded)};
 insert into raw.ehr_encounter values
     {_fhir(enc_002_newer, 'ehr/2026-04-26/Encounter.002.ndjson', '2026-04-26', loaded)};
+-- t-001 re-delivered as a click (replaces the impression); t-002 re-delivered by SMS (refused below)
+insert into raw.crm_touches values
+    ('t-001', '2026-02-18T20:15:00', 'anon-aa01', '{PATIENT_1}', 'wechat', 'cmp-001', 'click',
+     'crm/2026-04-26/touches.jsonl', 1, 'b-late', date '2026-04-26', timestamp '{loaded}'),
+    ('t-002', '2026-02-18 20:16:30', 'anon-aa01', '{PATIENT_1}', 'sms', 'cmp-001', 'click',
+     'crm/2026-04-26/touches.jsonl', 2, 'b-late', date '2026-04-26', timestamp '{loaded}');
 -- the Appointment file of 2026-03-04 re-delivered empty: runs.supersede_earlier_versions
 insert into raw.load_manifest values
     ('b-0403', 'run-0', 'ehr', date '2026-03-04', 'ehr/2026-03-04/Appointment.ndjson', 100, 'sha-a', 'utf-8',
@@ -137,6 +144,11 @@ insert into quarantine.rows
            'error', 'test', resource::varchar, null, timestamp '2026-04-26 16:05:00', null
     from raw.ehr_encounter where _source_file = 'ehr/2026-04-26/Encounter.002.ndjson';
 delete from raw.ehr_encounter where _source_file = 'ehr/2026-04-26/Encounter.002.ndjson';
+insert into quarantine.rows
+    select _batch_id, 'crm', 'touches', _source_file, _row_number, _landing_date, 'channel_known', 'error',
+           'test', to_json(r)::varchar, null, timestamp '2026-04-26 16:05:00', null
+    from raw.crm_touches r where touch_id = 't-002' and _batch_id = 'b-late';
+delete from raw.crm_touches where touch_id = 't-002' and _batch_id = 'b-late';
 """
 
 
@@ -232,6 +244,11 @@ def test_refused_and_superseded_versions_leave_the_staging_tables(built: tuple[P
             "select count(*) from staging.stg_ehr__appointments where appointment_id = 'appt-002'"
         ).fetchone() == (0,)
         assert conn.execute("select count(*) from staging.stg_ehr__appointments").fetchone() == (6,)
+        # t-001's later delivery replaced it; t-002's was refused, so the first delivery stays
+        assert conn.execute(
+            "select touch_id, touch_action, channel_code, _batch_id from staging.stg_crm__touches "
+            "where touch_id in ('t-001', 't-002') order by 1"
+        ).fetchall() == [("t-001", "click", "wechat", "b-late"), ("t-002", "click", "wechat", "b-1911")]
 
 
 def test_late_and_changed_records_reach_the_incremental_facts(built: tuple[Path, Path, Path]) -> None:

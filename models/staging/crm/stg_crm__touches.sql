@@ -1,9 +1,21 @@
+-- One row per CRM touch (the latest delivery of each touch_id wins).
+-- Incremental by touch_id (macros/staging.sql, "Incremental staging"): touches are the largest
+-- CSV/JSONL source and grow every day.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ text_staging_hook('crm', 'crm_touches', 'touches', 'touch_id', 'touch_id') }}"
+) }}
 with
 
 source as (
 
     select * from {{ raw_source('crm', 'crm_touches',
         ['touch_id', 'ts', 'anonymous_id', 'patient_id', 'channel', 'campaign_id', 'action']) }}
+    {% if is_incremental() %}
+    where {{ clean_text('touch_id') }} in (select changed_key from {{ changed_keys_relation() }})
+    {% endif %}
 
 ),
 
