@@ -45,7 +45,9 @@ def flow_job(args: argparse.Namespace) -> None:
 
     imported = time.perf_counter()
     run_date = date.fromisoformat(args.run_date) if args.run_date else None
-    payload: dict[str, Any] = {"import_s": round(imported - started, 3)}
+    # bench/run.py passes PREFECT_API_URL with --prefect server; without it Prefect starts its temporary API.
+    payload: dict[str, Any] = {"import_s": round(imported - started, 3),
+                               "prefect_api": os.environ.get("PREFECT_API_URL", "ephemeral")}
     try:
         result = nightly(run_date=run_date, end=date.fromisoformat(args.end), docs=not args.no_docs)
         payload.update(status=str(result["status"]), stage_seconds=result["stage_seconds"],

@@ -9,7 +9,10 @@ as the median of ``--repeats`` runs in a child process (wall, CPU, peak RSS):
   floor            bench/floor.sql over the same ``--days`` days of landing files
   pandas           bench/pandas_baseline.py over the same files
 
-and writes ``--out`` (JSON) and a Markdown table on stdout. See bench/README.md.
+The two flow measures talk to one Prefect server started for the whole benchmark (``--prefect server``,
+the default: the scheduled nightly under `journey serve`), or each start Prefect's temporary API
+server in their own process (``--prefect ephemeral``: a one-off `journey run`). The script
+writes ``--out`` (JSON) and a Markdown table on stdout. See bench/README.md.
 
     python bench/run.py --days 14 --scale 0.2 --repeats 1      # a quick look (minutes)
     python bench/run.py                                         # the default: 14 days at 0.2, 3 repeats
@@ -22,9 +25,12 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,20 +40,27 @@ from agree import agreement
 from dbt_profile import profile
 from measure import Sample, run_measured, summarise
 
+from journey.ops.prefect_server import prefect_server
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PYTHON = sys.executable
 MEASURES = ("full", "incremental", "floor", "pandas")
+PREFECT_MODES = ("server", "ephemeral")
 # The landed rows int_touchpoints_unioned turns into touchpoints (everything but Patient, Slot, Location, ...).
 TOUCHPOINT_SOURCES = ("crm/touches", "ehr/Appointment", "ehr/Encounter", "ehr/QuestionnaireResponse",
                       "relations/follow_ups", "relations/complaints", "relations/reviews")
 BENCH_SECRET = "bench-only-pseudonymisation-key-not-a-real-secret"
 
 
-def child_env(data_dir: Path | None = None) -> dict[str, str]:
+def child_env(data_dir: Path | None = None, prefect_api_url: str | None = None) -> dict[str, str]:
+    """Telemetry off; without ``prefect_api_url`` a flow starts Prefect's temporary API server itself."""
     env = dict(os.environ)
     env.update(DO_NOT_TRACK="1", GX_ANALYTICS_ENABLED="false", PREFECT_SERVER_ANALYTICS_ENABLED="false",
                DBT_SEND_ANONYMOUS_USAGE_STATS="false", PYTHONPATH=str(ROOT), JOURNEY_SECRET=BENCH_SECRET)
+    env.pop("PREFECT_API_URL", None)
+    if prefect_api_url is not None:
+        env["PREFECT_API_URL"] = prefect_api_url
     if data_dir is not None:
         env["JOURNEY_DATA_DIR"] = str(data_dir)
     return env
@@ -108,22 +121,23 @@ def dbt_log(data_dir: Path) -> Path:
     return data_dir / "dbt" / "logs" / "dbt.log"
 
 
-def flow_sample(data_dir: Path, end: date, run_date: date | None, log: Path) -> Sample:
+def flow_sample(data_dir: Path, end: date, run_date: date | None, log: Path, api_url: str | None) -> Sample:
     out = log.with_suffix(".json")
     cmd = [PYTHON, str(BENCH / "jobs.py"), "flow", "--data-dir", str(data_dir), "--end", end.isoformat(),
            "--out", str(out)]
     if run_date is not None:
         cmd += ["--run-date", run_date.isoformat()]
-    sample = run_measured(cmd, child_env(data_dir), log, ROOT)
+    sample = run_measured(cmd, child_env(data_dir, api_url), log, ROOT)
     detail = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {"status": "crashed"}
     return Sample(sample.wall_s, sample.cpu_s, sample.peak_rss_mb, sample.returncode, detail)
 
 
-def measure_full(args: argparse.Namespace, work: Path, history: Path, last: date) -> dict[str, Any]:
+def measure_full(args: argparse.Namespace, work: Path, history: Path, last: date,
+                 api_url: str | None) -> dict[str, Any]:
     target, samples = work / "runs" / "warehouse", []
     for repeat in range(args.repeats):
         fresh_data_dir(target, history)
-        samples.append(flow_sample(target, last, None, work / "logs" / f"full-{repeat}.log"))
+        samples.append(flow_sample(target, last, None, work / "logs" / f"full-{repeat}.log", api_url))
         print(f"  full build #{repeat + 1}: {samples[-1].wall_s:.1f} s ({samples[-1].detail.get('status')})",
               flush=True)
     snapshot = work / "runs" / "snapshot"
@@ -131,14 +145,15 @@ def measure_full(args: argparse.Namespace, work: Path, history: Path, last: date
     return {**summarise(samples), "dbt_profile_last_repeat": profile(dbt_log(target))}
 
 
-def measure_incremental(args: argparse.Namespace, work: Path, extra: Path, day: date) -> dict[str, Any]:
+def measure_incremental(args: argparse.Namespace, work: Path, extra: Path, day: date,
+                        api_url: str | None) -> dict[str, Any]:
     """Restore the published history (same path: dbt's partial parse stays valid), land one day, run."""
     target, snapshot, samples = work / "runs" / "warehouse", work / "runs" / "snapshot", []
     history_log = dbt_log(snapshot).stat().st_size if dbt_log(snapshot).is_file() else 0
     for repeat in range(args.repeats):
         copy_data_dir(snapshot, target)
         link_tree(extra, target / "landing")
-        samples.append(flow_sample(target, day, day, work / "logs" / f"incremental-{repeat}.log"))
+        samples.append(flow_sample(target, day, day, work / "logs" / f"incremental-{repeat}.log", api_url))
         print(f"  incremental day #{repeat + 1}: {samples[-1].wall_s:.1f} s ({samples[-1].detail.get('status')})",
               flush=True)
     return {**summarise(samples), "dbt_profile_last_repeat": profile(dbt_log(target), skip_bytes=history_log)}
@@ -150,6 +165,28 @@ def measure_simple(args: argparse.Namespace, work: Path, name: str, cmd: list[st
         samples.append(run_measured(cmd, child_env(), work / "logs" / f"{name}-{repeat}.log", ROOT))
         print(f"  {name} #{repeat + 1}: {samples[-1].wall_s:.1f} s", flush=True)
     return summarise(samples)
+
+
+def children_cpu_s() -> float:
+    """CPU seconds of every child process this one has waited for so far (and of their waited descendants)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@contextmanager
+def prefect_api(mode: str, work: Path, record: dict[str, Any]) -> Iterator[str | None]:
+    """``server``: one Prefect server (fresh home and database under ``work``) for every flow run;
+    yields its API URL and records its start-up wall in ``record``. ``ephemeral``: yields None."""
+    if mode == "ephemeral":
+        yield None
+        return
+    home = work / "prefect-server"
+    shutil.rmtree(home, ignore_errors=True)
+    started = time.perf_counter()
+    with prefect_server(home) as api_url:
+        record["start_s"] = round(time.perf_counter() - started, 3)
+        print(f"prefect server at {api_url} (started in {record['start_s']:.1f} s)", flush=True)
+        yield api_url
 
 
 def machine() -> dict[str, Any]:
@@ -193,15 +230,26 @@ def goals(results: dict[str, Any]) -> dict[str, Any]:
     return checks
 
 
+def prefect_line(results: dict[str, Any]) -> str:
+    if results["params"]["prefect"] == "ephemeral":
+        return "Prefect: ephemeral (each flow process starts a temporary API server, as a one-off `journey run`)"
+    server = results.get("prefect_server", {})
+    return (f"Prefect: server (one long-running server for every flow run, as `journey serve` meets it; "
+            f"started in {server.get('start_s', 0):.1f} s, its CPU over the benchmark {server.get('cpu_s', 0):.1f} s, "
+            "not in the flows' CPU)")
+
+
 def markdown(results: dict[str, Any]) -> str:
-    rows = ["| measure | wall s | CPU s | peak RSS MB | ok |", "|---|---:|---:|---:|---|"]
+    rows = [prefect_line(results), "", "| measure | wall s | CPU s | peak RSS MB | ok |", "|---|---:|---:|---:|---|"]
     for name, entry in results["measures"].items():
         rows.append(f"| {name} | {entry['wall_s']:.1f} | {entry['cpu_s']:.1f} | {entry['peak_rss_mb']:.0f} | "
                     f"{'yes' if entry['ok'] else 'no'} |")
     for name in ("full_build", "incremental_day"):
         stages = results["measures"].get(name, {}).get("stage_seconds")
         if stages:
-            rows.append(f"\n{name} stages (median s): " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
+            overhead = results["measures"][name]["flow_overhead_s"]
+            rows.append(f"\n{name} stages (median s): " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
+                        + f"; flow overhead {overhead:.1f} (Prefect: {results['params']['prefect']})")
     return "\n".join(rows)
 
 
@@ -212,7 +260,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     last, extra_day = first + timedelta(days=args.days - 1), first + timedelta(days=args.days)
     results: dict[str, Any] = {
         "params": {"scale": args.scale, "days": args.days, "repeats": args.repeats, "seed": args.seed,
-                   "start": args.start, "skip": sorted(args.skip)},
+                   "start": args.start, "skip": sorted(args.skip), "prefect": args.prefect},
         "machine": machine(),
         "generator": {"days": report["days"], "rows": report["total_rows"], "seconds": report["seconds"],
                       "rows_per_second": round(report["rows_per_second"]), "process": report.get("process")},
@@ -222,13 +270,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "measures": {},
     }
     measures: dict[str, Any] = results["measures"]
-    if "full" not in args.skip:
-        measures["full_build"] = measure_full(args, work, history, last)
-    full_ok = measures.get("full_build", {}).get("ok", False)
-    if "incremental" not in args.skip and full_ok:
-        measures["incremental_day"] = measure_incremental(args, work, extra, extra_day)
-    elif "incremental" not in args.skip:
-        results["incremental_skipped"] = "the full build did not publish, so there is no history to add a day to"
+    server: dict[str, Any] = {}
+    cpu_before = children_cpu_s()
+    with prefect_api(args.prefect, work, server) as api_url:
+        if "full" not in args.skip:
+            measures["full_build"] = measure_full(args, work, history, last, api_url)
+        full_ok = measures.get("full_build", {}).get("ok", False)
+        if "incremental" not in args.skip and full_ok:
+            measures["incremental_day"] = measure_incremental(args, work, extra, extra_day, api_url)
+        elif "incremental" not in args.skip:
+            results["incremental_skipped"] = "the full build did not publish, so there is no history to add a day to"
+    if args.prefect == "server":
+        # The server is a child too: once stopped and reaped, its CPU is the children's total less the flows'.
+        flows_cpu = sum(sample["cpu_s"] for measure in measures.values() for sample in measure["samples"])
+        server["cpu_s"] = round(children_cpu_s() - cpu_before - flows_cpu, 3)
+        results["prefect_server"] = server
     floor_db, pandas_out = work / "floor.duckdb", work / "pandas"
     if "floor" not in args.skip:
         measures["floor"] = measure_simple(args, work, "floor", [
@@ -263,6 +319,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--start", default="2026-01-05", help="first drop day")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--skip", nargs="*", default=[], choices=MEASURES, help="measures to leave out")
+    parser.add_argument("--prefect", choices=PREFECT_MODES, default="server",
+                        help="server: one long-running Prefect server for every flow run (the scheduled nightly "
+                             "under `journey serve`); ephemeral: each flow starts Prefect's temporary API server "
+                             "(a one-off `journey run`)")
     return parser.parse_args(argv)
 
 

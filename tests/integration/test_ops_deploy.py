@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -21,6 +18,8 @@ import pytest
 from journey.config import Settings
 from journey.errors import ValidationFailed
 from journey.generate import generate
+from journey.ops.prefect_server import prefect_server as start_prefect_server
+from journey.ops.prefect_server import stop_process_group, wait_until
 from journey.ops.runlog import read_runs
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("prefect")]
@@ -28,63 +27,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("prefect")]
 START = date(2026, 3, 2)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _wait_until(ready: object, what: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    while process.poll() is None:
-        if callable(ready) and ready():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"{what} exited (rc={process.returncode}):\n{log.read_text(errors='replace')[-3000:]}")
-
-
 @pytest.fixture
 def prefect_server(tmp_path: Path) -> Iterator[str]:
     """A real Prefect server with its own home and SQLite database, on a free 127.0.0.1 port."""
-    home = tmp_path / "prefect-server"
-    home.mkdir()
-    port = _free_port()
-    env = {
-        **os.environ, "PREFECT_HOME": str(home),
-        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_SERVER_UI_ENABLED": "false",
-    }
-    env.pop("PREFECT_API_URL", None)
-    log = home / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("prefect")), "server", "start", "--host", "127.0.0.1",
-             "--port", str(port), "--no-ui"],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}/api"
-
-    def healthy() -> bool:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    try:
-        _wait_until(healthy, "prefect server", server, log)
+    with start_prefect_server(tmp_path / "prefect-server") as url:
         yield url
-    finally:
-        _stop(server, signal.SIGTERM)
 
 
 def test_journey_serve_deploys_schedule_and_runs_on_a_real_server(
@@ -113,7 +60,7 @@ def test_journey_serve_deploys_schedule_and_runs_on_a_real_server(
                     except Exception:  # noqa: BLE001 - not registered yet
                         return False
 
-                _wait_until(deployed, "journey serve", served, log)
+                wait_until(deployed, "journey serve", served, log, timeout_seconds=600)
                 deployment = client.read_deployment_by_name("journey-nightly/nightly")
                 (schedule,) = deployment.schedules
                 assert (schedule.schedule.cron, schedule.schedule.timezone) == ("15 2 * * *", settings.timezone)
@@ -129,7 +76,7 @@ def test_journey_serve_deploys_schedule_and_runs_on_a_real_server(
                 final = client.read_flow_run(flow_run.id)
         assert final.state is not None and final.state.type == StateType.COMPLETED, final.state
     finally:
-        _stop(served)
+        stop_process_group(served, signal.SIGINT)
     (run,) = read_runs(settings)
     assert (run["status"], run["run_date"]) == ("succeeded", START)
     assert settings.warehouse_path.exists()
