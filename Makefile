@@ -44,7 +44,7 @@ demo: $(STAMP)  ## generate the demo hospital, run the nightly flow over every d
 test: $(STAMP)  ## lint and type-check, then run the whole test suite
 	$(BIN)/ruff check src flows tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: $(STAMP)  ## unit tests only
 	$(BIN)/python -m pytest -m "not slow" -n 2

@@ -1,12 +1,13 @@
 """Warehouses shared by integration modules.
 
-A session-scoped warehouse is built once per pytest worker. Every module using one carries the same
-``xdist_group`` mark (``make test`` runs ``--dist loadgroup``) so that, with a pytest-xdist that honours
-the marks, all its tests run on one worker and it is built once per suite run. With the pinned
-pytest 9.2 + pytest-xdist 3.8 the marks are ignored (pytest-xdist#1386), so each worker builds it
-(~45 s CPU) and the groups' tests spread over both workers; pinning pytest 9.1 would restore the
-groups but would also serialise the Prefect-flow group on one worker, which costs more than it saves.
-"""
+``make test`` runs ``--dist loadfile``: every test module runs whole on one worker, so a
+module-scoped warehouse (test_dbt_incremental, test_report, test_dbt_metrics_recomputed, ...) is
+built once per suite run, not once per worker that happens to get one of its tests (measured: ~330
+worker-seconds of duplicate builds under ``--dist load``). A session-scoped warehouse (the small
+hospital below) is built once per worker (~45 s CPU). The ``xdist_group`` marks would let
+``--dist loadgroup`` pin the small-hospital modules to one worker, but the pinned pytest 9.2 +
+pytest-xdist 3.8 ignore them (pytest-xdist#1386); pinning pytest 9.1 would also serialise the
+Prefect-flow group, which costs more than it saves. They are kept for when that is fixed."""
 
 from __future__ import annotations
 
