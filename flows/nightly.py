@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -33,8 +33,18 @@ from journey.privacy.retention import apply_retention
 from journey.quality.gate import GateReport, validate_stage
 from journey.quality.replay import ReplayReport, reinstate_quarantined
 from journey.report.build import build_report
-from journey.runs import DayLoad, RunPlan, RunSummary, load_days, mark_stage, plan_run, publish_run, record_run
-from journey.transform.dbt import DbtResult, build_docs_site, nightly_build_args, run_dbt
+from journey.runs import (
+    DayLoad,
+    RunPlan,
+    RunSummary,
+    load_days,
+    mark_stage,
+    plan_run,
+    publish_run,
+    record_run,
+    run_stamp,
+)
+from journey.transform.dbt import DbtResult, build_docs_site, nightly_build_args, run_dbt, run_staging
 from journey.warehouse.publish import prepare_working_copy
 
 T = TypeVar("T")
@@ -44,6 +54,7 @@ plan_task = task(name="discover", cache_policy=NONE)(plan_run)
 prepare_task = task(name="prepare-working-copy", cache_policy=NONE)(prepare_working_copy)
 load_task = task(name="load", cache_policy=NONE)(load_days)
 dbt_task = task(name="dbt", cache_policy=NONE)(run_dbt)
+staging_task = task(name="dbt-staging", cache_policy=NONE)(run_staging)
 validate_task = task(name="validate", cache_policy=NONE)(validate_stage)
 replay_task = task(name="replay-quarantine", cache_policy=NONE)(reinstate_quarantined)
 report_task = task(name="report", cache_policy=NONE)(build_report)
@@ -91,7 +102,7 @@ def stage_tasks(settings: Settings) -> StageTasks:
         plan=plan_task.with_options(timeout_seconds=limit.discover, **extraction_options(settings)),
         prepare=prepare_task.with_options(timeout_seconds=limit.publish),
         load=load_task.with_options(timeout_seconds=limit.load, **extraction_options(settings)),
-        stage=dbt_task.with_options(name="dbt-staging", timeout_seconds=limit.stage),
+        stage=staging_task.with_options(timeout_seconds=limit.stage),
         validate=validate_task.with_options(timeout_seconds=limit.validate_),
         build=dbt_task.with_options(name="dbt-build", timeout_seconds=limit.dbt),
         docs=docs_task.with_options(timeout_seconds=limit.docs),
@@ -134,8 +145,8 @@ def nightly(
             summary.finish("skipped", "no new or changed files in landing")
             record_run(settings, summary)
             return _result(settings, summary, plan)
-        loaded_at = datetime.now(UTC).replace(tzinfo=None)
         work: Path = _timed(settings, summary, "prepare", lambda: tasks.prepare(settings))
+        loaded_at = run_stamp(settings, work)
         load_all = tasks.load_for(len(plan.days))
         loads: list[DayLoad] = _timed(settings, summary, "load", lambda: load_all(settings, work, plan, loaded_at))
         summary.add_loads(loads)
@@ -147,7 +158,7 @@ def nightly(
         landed: GateReport = _timed(
             settings, summary, "validate", lambda: tasks.validate(settings, work, "landing", batches, plan.run_id)
         )
-        _timed(settings, summary, "stage", lambda: tasks.stage(settings, work, "run", "--select", "staging"))
+        _timed(settings, summary, "stage", lambda: tasks.stage(settings, work, rebuild=rebuild))
         staged: GateReport = _timed(
             settings, summary, "validate", lambda: tasks.validate(settings, work, "staging", batches, plan.run_id)
         )

@@ -33,7 +33,9 @@
     from {{ raw_source(source_name, table_name) }}
     where coalesce(resource_id, resource ->> '$.id') is not null
     {%- if is_incremental() %}
-      and coalesce(resource_id, resource ->> '$.id') in (select changed_key from {{ changed_keys_relation() }})
+      -- on the bare column, so DuckDB pushes the key filter into the scan and reads the JSON of the
+      -- changed keys only (the loader and replay always set resource_id to the resource's id)
+      and resource_id in (select changed_key from {{ changed_keys_relation() }})
     {%- endif %}
     {{ latest_version(
         "coalesce(resource_id, resource ->> '$.id')",
@@ -108,8 +110,11 @@
     `quarantined_key` of a quarantine.rows row of `entity`, `key_column` the model's key column. -#}
 {% macro staging_changed_keys_hook(raw_relation, entity, key_column, raw_key, quarantined_key) -%}
     {%- if is_incremental() -%}
-    {%- set since = "(select coalesce(max(_loaded_at), timestamp '-infinity') from " ~ this ~ ")" -%}
+    {%- set since = "(select since from built)" -%}
     create or replace temp table {{ changed_keys_relation() }} as
+        with built as materialized (
+            select coalesce(max(_loaded_at), timestamp '-infinity') as since from {{ this }}
+        )
         select {{ raw_key }} as changed_key from {{ raw_relation }}
         where _loaded_at > {{ since }}
         union
@@ -126,7 +131,7 @@
 {% macro fhir_staging_hook(source_name, table_name, entity, key_column) -%}
     {{ staging_changed_keys_hook(
         raw_source(source_name, table_name), entity, key_column,
-        "coalesce(resource_id, resource ->> '$.id')",
+        "resource_id",
         "case when json_valid(original_values) then json_extract_string(original_values, '$.id') end"
     ) }}
 {%- endmacro %}

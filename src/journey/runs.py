@@ -21,6 +21,7 @@ from journey.ingest.landing import LandedFile, discover, landed_days
 from journey.ingest.loader import FileLoad, already_loaded, batch_id_for, load_file
 from journey.ingest.pseudonymise import install_macros
 from journey.ops import runlog
+from journey.ops.clock import stamp_after
 from journey.warehouse.connection import connect_reader, connect_writer
 from journey.warehouse.publish import publish
 from journey.warehouse.schema import ensure_schema
@@ -104,6 +105,16 @@ def open_work(settings: Settings, work: Path) -> duckdb.DuckDBPyConnection:
     ensure_schema(conn)
     install_macros(conn, settings.pseudonym_key())
     return conn
+
+
+def run_stamp(settings: Settings, work: Path) -> datetime:
+    """This run's load stamp: the clock, but never at or before a stamp the working copy already
+    holds (journey.ops.clock: incremental staging compares them)."""
+    conn = open_work(settings, work)
+    try:
+        return stamp_after(conn)
+    finally:
+        conn.close()
 
 
 def supersede_earlier_versions(conn: duckdb.DuckDBPyConnection, landed: LandedFile) -> list[str]:

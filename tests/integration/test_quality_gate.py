@@ -78,6 +78,31 @@ def test_row_level_errors_move_rows_to_quarantine_and_keep_counts(settings: Sett
         conn.close()
 
 
+def test_a_refused_row_leaves_the_staging_tables_at_once(settings: Settings) -> None:
+    """Staging models are tables: a row the gate refuses must leave them too (with its unnested
+    elements), so no later suite and no reader of the working copy sees it before the dbt build."""
+    history = [{"status": "arrived", "period": {"start": "2026-01-05T09:00:00+08:00"}},
+               {"status": "finished", "period": {"start": "2026-01-05T09:30:00+08:00"}}]
+    encounters = [
+        {"resourceType": "Encounter", "id": f"e{i}", "status": "finished", "class": {"code": code},
+         "subject": {"reference": "Patient/p1"}, "statusHistory": history,
+         "period": {"start": "2026-01-05T09:00:00+08:00", "end": "2026-01-05T09:30:00+08:00"}}
+        for i, code in enumerate(["AMB", "XYZ", "EMER"], start=1)
+    ]
+    batches = _load(settings, {f"ehr/{DAY}/Encounter.ndjson": "\n".join(json.dumps(e) for e in encounters) + "\n"})
+    with duckdb.connect(str(settings.work_path), read_only=True) as conn:  # the stage step built all three
+        assert conn.execute("select count(*) from staging.stg_ehr__encounter_status_history").fetchone() == (6,)
+    report = validate_stage(settings, settings.work_path, "staging", batches, "r1")
+    assert report.rows_quarantined == 1
+    with duckdb.connect(str(settings.work_path), read_only=True) as conn:
+        assert conn.execute(
+            "select encounter_id from staging.stg_ehr__encounters order by 1").fetchall() == [("e1",), ("e3",)]
+        assert conn.execute(
+            "select distinct encounter_id from staging.stg_ehr__encounter_status_history order by 1"
+        ).fetchall() == [("e1",), ("e3",)]
+        assert conn.execute("select count(*) from raw.ehr_encounter").fetchone() == (2,)
+
+
 def _encounter_lines(good: int, bad: int) -> str:
     valid = {"resourceType": "Encounter", "id": "e1", "status": "finished", "class": {"code": "AMB"},
              "subject": {"reference": "Patient/p1"}}

@@ -4,7 +4,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    on_schema_change='sync_all_columns',
+    on_schema_change='fail',
     pre_hook="{{ text_staging_hook('crm', 'crm_touches', 'touches', 'touch_id', 'touch_id') }}"
 ) }}
 with

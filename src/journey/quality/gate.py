@@ -19,7 +19,7 @@ import csv
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ import pandas as pd
 from journey.config import Settings
 from journey.errors import ValidationFailed
 from journey.ingest.entities import entity_for_table
+from journey.ops.clock import stamp_after
 from journey.privacy.identifiers import quote_identifier, validated_identifier
 from journey.quality.gx_session import GxSession
 from journey.quality.landing_health import landing_health, run_days
@@ -231,10 +232,24 @@ def _quarantine_rows(
                   group by 1) c
             where m.batch_id = c._batch_id"""
     )
-    conn.execute(f"delete from {raw} r using _bad b where r._source_file = b._source_file "
-                 "and r._row_number = b._row_number and r._batch_id = b._batch_id")
+    for table in (raw, *_staged_tables(conn)):
+        conn.execute(f"delete from {table} r using _bad b where r._source_file = b._source_file "
+                     "and r._row_number = b._row_number and r._batch_id = b._batch_id")
     conn.unregister("_bad")
     return count
+
+
+def _staged_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """The incremental staging tables (they carry the raw row's lineage): a row refused here must
+    leave them at once, so the gate's later suites do not check it again; the next dbt build puts
+    back the version it had replaced (macros/staging.sql, "Incremental staging")."""
+    rows = conn.execute(
+        """select t.table_name from information_schema.tables t
+           join information_schema.columns c using (table_catalog, table_schema, table_name)
+           where t.table_schema = 'staging' and t.table_type = 'BASE TABLE' and c.column_name = '_batch_id'
+           order by 1"""
+    ).fetchall()
+    return [f"staging.{quote_identifier(row[0])}" for row in rows]
 
 
 def _where(frame: pd.DataFrame, result: Any, limit: int = 3) -> str:
@@ -290,10 +305,11 @@ def validate_stage(
 ) -> GateReport:
     """Run every suite of ``stage`` on the working copy; quarantine, record, or stop as the suites say."""
     report = GateReport(stage=stage)
-    now = datetime.now(UTC).replace(tzinfo=None)
     conn = connect_writer(work, settings)
     session = GxSession(settings.site_dir / "quality" / stage if build_docs else None)
     try:
+        # after this run's load stamp even if the clock was set back (incremental staging compares them)
+        now = stamp_after(conn)
         conn.execute(_DQ_DDL)
         if stage == "landing":
             report.errors += check_file_rejections(conn, settings, batches)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from journey.config import Settings, telemetry_off_env
 from journey.errors import BuildFailed
+from journey.warehouse.connection import connect_writer
 
 log = logging.getLogger(__name__)
 
@@ -118,14 +119,61 @@ def run_dbt(settings: Settings, database: Path, *args: str, vars: dict[str, obje
     return result
 
 
+_STAGING_STATE_DDL = """
+create schema if not exists ops;
+create table if not exists ops.staging_state (fingerprint varchar not null, built_at timestamp not null);
+"""
+
+
+def staging_fingerprint(settings: Settings) -> str:
+    """The staging definition: models/staging, the macros, dbt_project.yml and journey's dbt vars."""
+    return project_fingerprint(settings.project_dir, STAGING_INPUTS, json.dumps(dbt_vars(settings), sort_keys=True))
+
+
+def staging_is_current(settings: Settings, database: Path) -> bool:
+    """True when the staging tables in ``database`` were built by this staging definition."""
+    conn = connect_writer(database, settings)
+    try:
+        conn.execute(_STAGING_STATE_DDL)
+        row = conn.execute("select fingerprint from ops.staging_state").fetchone()
+    finally:
+        conn.close()
+    return row is not None and row[0] == staging_fingerprint(settings)
+
+
+def run_staging(settings: Settings, database: Path, *, rebuild: bool = False) -> DbtResult:
+    """``dbt run`` of the staging models, in full (``--full-refresh``) on ``rebuild`` or when their
+    definition changed since the tables in ``database`` were built (an upgrade, an edited model or
+    macro, another time zone): incremental tables only recompute changed keys, so a new column or
+    rule would otherwise reach new rows only. Records the definition built in ``ops.staging_state``.
+    """
+    full = rebuild or not staging_is_current(settings, database)
+    if full:
+        log.info("staging definition changed or rebuild asked: staging tables rebuilt in full")
+    result = run_dbt(settings, database, "run", "--select", "staging", *(("--full-refresh",) if full else ()))
+    conn = connect_writer(database, settings)
+    try:
+        conn.execute("delete from ops.staging_state")
+        conn.execute("insert into ops.staging_state values (?, now()::timestamp)", [staging_fingerprint(settings)])
+    finally:
+        conn.close()
+    return result
+
+
 DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
 
 
-def project_fingerprint(project_dir: Path) -> str:
-    """SHA-256 over every file that shapes the docs site (models, macros, seeds, tests, project)."""
-    digest = hashlib.sha256()
+#: What shapes the docs site: every model, macro, seed, dbt test and analysis, and the project.
+DOCS_INPUTS = ("models", "macros", "seeds", "tests/dbt", "analyses")
+#: What shapes the staging tables' rows and columns.
+STAGING_INPUTS = ("models/staging", "macros")
+
+
+def project_fingerprint(project_dir: Path, folders: tuple[str, ...] = DOCS_INPUTS, extra: str = "") -> str:
+    """SHA-256 over dbt_project.yml, every file under ``folders`` and ``extra`` (e.g. the dbt vars)."""
+    digest = hashlib.sha256(extra.encode())
     paths = [project_dir / "dbt_project.yml"]
-    for folder in ("models", "macros", "seeds", "tests/dbt", "analyses"):
+    for folder in folders:
         paths += sorted(p for p in (project_dir / folder).rglob("*") if p.is_file())
     for path in paths:
         if path.is_file():
