@@ -1,4 +1,5 @@
-"""Reruns change nothing; a re-delivered file with changed bytes is reprocessed, not added twice."""
+"""Reruns change nothing; a re-delivered file with changed bytes is reprocessed, not added twice, and
+the first version sent again (A, B, A) is the current version again."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def test_rebuild_gives_identical_marts_and_a_redelivered_file_replaces_its_first
     assert nightly(run_date=last, docs=False)["status"] == "succeeded"
     built = table_checksums(settings.warehouse_path)
     assert len(built) >= 8 and sum(rows for rows, _ in built.values()) > 0
+
+    first_touchpoints = _touchpoints(settings)
 
     again = nightly(run_date=last, docs=False)
     assert (again["status"], again["files"]) == ("skipped", 0), "the same date again loads no file twice"
@@ -56,3 +59,35 @@ def test_rebuild_gives_identical_marts_and_a_redelivered_file_replaces_its_first
         conn.close()
     after = table_checksums(settings.warehouse_path)
     assert after != built and set(after) == set(built)
+
+    # The CRM then sends the first version back (A, B, A): it is the current version again.
+    touches.write_text("".join(lines), encoding="utf-8")
+    restored = nightly(run_date=last, docs=False)
+    assert (restored["status"], restored["days"], restored["files"]) == ("succeeded", [START.isoformat()], 1)
+    conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        statuses = conn.execute(
+            "select status from raw.load_manifest where path = ? order by loaded_at", [f"crm/{START}/touches.jsonl"]
+        ).fetchall()
+        assert statuses == [("superseded",), ("loaded",)], "B is superseded; A's old superseded row is replaced"
+        back = conn.execute("select count(*) from staging.stg_crm__touches where touch_id = ?", [withdrawn]).fetchone()
+        assert back == (1,)
+    finally:
+        conn.close()
+    now = table_checksums(settings.warehouse_path)
+    assert {name: sums for name, sums in now.items() if name != "fct_touchpoints"} == {
+        name: sums for name, sums in built.items() if name != "fct_touchpoints"
+    }, "the marts are as they were with the first version"
+    # fct_touchpoints also records when each touch was loaded (source_loaded_at): A's touches were
+    # loaded again, so only that lineage column may differ.
+    assert _touchpoints(settings) == first_touchpoints
+
+
+def _touchpoints(settings: Settings) -> list[tuple[object, ...]]:
+    conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return conn.execute(
+            "select * exclude (source_loaded_at) from marts.fct_touchpoints order by touchpoint_id"
+        ).fetchall()
+    finally:
+        conn.close()

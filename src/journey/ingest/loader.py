@@ -66,8 +66,11 @@ def batch_id_for(landed: LandedFile) -> str:
 
 
 def already_loaded(conn: duckdb.DuckDBPyConnection, landed: LandedFile) -> bool:
+    """These bytes are in the manifest and still in effect. A batch since superseded by a
+    re-delivery (A, then B, then A again) is not: loading it again makes it the current version."""
     row = conn.execute(
-        "select count(*) from raw.load_manifest where batch_id = ?", [batch_id_for(landed)]
+        "select count(*) from raw.load_manifest where batch_id = ? and status <> 'superseded'",
+        [batch_id_for(landed)],
     ).fetchone()
     return bool(row and row[0])
 
