@@ -19,7 +19,10 @@ data. The second batch is chosen so each path of the incremental filters is exer
   of enc-002 refused by the gate after the stage step (moved from raw to quarantine.rows): the date
   must empty and enc-002 fall back to its earlier version; and the Appointment file of 2026-03-04
   re-delivered empty (its earlier batch superseded): appt-002, only in that file, must go; CRM
-  touch t-001 re-delivered (replaces) and t-002 re-delivered but refused (the first delivery stays).
+  touch t-001 re-delivered (replaces) and t-002 re-delivered but refused (the first delivery stays);
+* two old files re-delivered without a record, far outside the lookback and with no newer load
+  stamp pointing at what changed: enc-010 must leave fct_encounters (the post-hook), and enc-200
+  (P5's second visit, first loaded with the first batch) lose its survey and become the first visit.
 """
 
 from __future__ import annotations
@@ -44,11 +47,25 @@ VARS = {"timezone": "Asia/Shanghai", "min_cell_size": 11, "late_lookback_days": 
 PATIENT_X = "a" * 64  # known to the CRM first, to the EHR only in the second batch
 PATIENT_3 = "6331cc4c59c95ae2f1b21cbdedcf438d97b935699f58ec8cea3d9a380e48783a"
 PATIENT_1 = "fee7aa1e3c45ac73ef799b546787be7fcdac32b667920d7972d8c47768aab0eb"
+PATIENT_5 = "d7b9bd5154ff31067fb7760739fa977a7f6243f5602955efad3696d02e1887cb"  # enc-010's, no Patient resource
 
 FIRST_BATCH = f"""
 insert into raw.crm_touches values
     ('t-100', '2026-04-01T10:00:00', 'anon-xx99', '{PATIENT_X}', 'search', 'cmp-002', 'click',
      'crm/2026-04-02/touches.jsonl', 1, 'b-0201', date '2026-04-02', timestamp '2026-04-02 16:00:00');
+-- P5's second visit (after enc-010) and its survey, each in a file of its own
+insert into raw.ehr_encounter values
+    ('enc-200', '{{"resourceType": "Encounter", "id": "enc-200", "status": "finished", "class": {{"code": "AMB"}},
+      "subject": {{"reference": "Patient/{PATIENT_5}"}}, "serviceType": {{"coding": [{{"code": "internal_medicine"}}]}},
+      "period": {{"start": "2026-03-25T09:00:00+08:00", "end": "2026-03-25T09:30:00+08:00"}},
+      "meta": {{"lastUpdated": "2026-03-25T09:31:00+08:00"}}}}'::json,
+     'ehr/2026-03-25/Encounter.ndjson', 1, 'b-2501', date '2026-03-25', timestamp '2026-03-25 16:00:00');
+insert into raw.ehr_questionnaire_response values
+    ('qr-200', '{{"resourceType": "QuestionnaireResponse", "id": "qr-200", "status": "completed",
+      "encounter": {{"reference": "Encounter/enc-200"}}, "subject": {{"reference": "Patient/{PATIENT_5}"}},
+      "authored": "2026-03-25T18:00:00+08:00",
+      "item": [{{"linkId": "nps", "answer": [{{"valueInteger": 9}}]}}]}}'::json,
+     'ehr/2026-03-26/QuestionnaireResponse.ndjson', 1, 'b-2601', date '2026-03-26', timestamp '2026-03-26 16:00:00');
 """
 
 
@@ -122,6 +139,26 @@ insert into raw.load_manifest values
 delete from raw.ehr_appointment where _batch_id = 'b-0403';
 insert into raw.ehr_questionnaire_response values
     {_fhir(late_survey, 'ehr/2026-04-26/QuestionnaireResponse.ndjson', '2026-04-26', loaded)};
+-- Two old files re-delivered (runs.supersede_earlier_versions), both far outside the lookback: the
+-- survey file of 2026-03-26 empty (qr-200, enc-200's only response, goes) and the Encounter file of
+-- 2026-03-22 without enc-010 (enc-011 stays, reloaded as a new batch), so enc-200 becomes patient
+-- P5's first visit. Nothing newer is loaded for enc-200 or P5.
+insert into raw.load_manifest values
+    ('b-2601', 'run-0', 'ehr', date '2026-03-26', 'ehr/2026-03-26/QuestionnaireResponse.ndjson', 100, 'sha-c',
+     'utf-8', 1, 1, 0, 0, 'superseded', 're-delivered with different content; replaced by batch b-2601x',
+     timestamp '2026-03-26 16:00:00'),
+    ('b-2601x', 'run-1', 'ehr', date '2026-03-26', 'ehr/2026-03-26/QuestionnaireResponse.ndjson', 0, 'sha-d',
+     null, 0, 0, 0, 0, 'empty', 'empty file (0 bytes)', timestamp '{loaded}'),
+    ('b-2201', 'run-0', 'ehr', date '2026-03-22', 'ehr/2026-03-22/Encounter.ndjson', 100, 'sha-e',
+     'utf-8', 2, 2, 0, 0, 'superseded', 're-delivered with different content; replaced by batch b-2201x',
+     timestamp '2026-03-22 16:00:00'),
+    ('b-2201x', 'run-1', 'ehr', date '2026-03-22', 'ehr/2026-03-22/Encounter.ndjson', 50, 'sha-f',
+     'utf-8', 1, 1, 0, 0, 'loaded', null, timestamp '{loaded}');
+delete from raw.ehr_questionnaire_response where _batch_id = 'b-2601';
+insert into raw.ehr_encounter
+    select resource_id, resource, _source_file, 1, 'b-2201x', _landing_date, timestamp '{loaded}'
+    from raw.ehr_encounter where _batch_id = 'b-2201' and resource_id = 'enc-011';
+delete from raw.ehr_encounter where _batch_id = 'b-2201';
 insert into raw.ehr_encounter values
     {_fhir(enc_007_in_error, 'ehr/2026-04-26/Encounter.ndjson', '2026-04-26', loaded)},
     {_fhir(first_visit_of_x, 'ehr/2026-04-26/Encounter.001.ndjson', '2026-04-26', loaded)};
@@ -257,6 +294,15 @@ def test_late_and_changed_records_reach_the_incremental_facts(built: tuple[Path,
         assert conn.execute(
             "select survey_response_id, nps_score from marts.fct_encounters where encounter_id = 'enc-006'"
         ).fetchone() == ("qr-100", 2)
+        # enc-010 left with its re-delivered Encounter file, qr-200 with its survey file: enc-200 is P5's
+        # first visit now and has no survey
+        assert conn.execute(
+            "select count(*) from marts.fct_encounters where encounter_id = 'enc-010'"
+        ).fetchone() == (0,)
+        assert conn.execute(
+            "select visit_number, is_first_visit, survey_response_id from marts.fct_encounters "
+            "where encounter_id = 'enc-200'"
+        ).fetchone() == (1, True, None)
         # enc-007 is no visit any more: no visit number, no in-visit touchpoints
         assert conn.execute(
             "select is_visit, visit_number from marts.fct_encounters where encounter_id = 'enc-007'"

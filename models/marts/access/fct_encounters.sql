@@ -6,14 +6,22 @@
 --   * arrived within var('late_lookback_days') days of the latest arrival already built, or
 --   * is not built yet, or
 --   * has an input (encounter version, fulfilled appointment, any survey response) loaded after the
---     latest source_loaded_at already built — a survey or re-export arriving weeks late included.
--- The whole patient is rebuilt because visit_number / is_first_visit depend on the patient's other
--- visits. Seed edits (departments, wait targets) and Location re-exports need `--full-refresh`.
+--     latest source_loaded_at already built — a survey or re-export arriving weeks late included, or
+--   * was built from an input that has gone since (a re-delivered file without that survey or
+--     appointment, or without another visit of the patient): its primary response, booking time or
+--     visit number differs from what the inputs give now,
+-- and the post-hook deletes encounters no longer in the inputs (a re-delivered Encounter file
+-- without them). The whole patient is rebuilt because visit_number / is_first_visit depend on the
+-- patient's other visits. Seed edits (departments, wait targets) and Location re-exports need
+-- `--full-refresh`.
 {{ config(
     materialized='incremental',
     unique_key='encounter_id',
     incremental_strategy='delete+insert',
-    on_schema_change='sync_all_columns'
+    on_schema_change='sync_all_columns',
+    post_hook=[
+        "{% if is_incremental() %}delete from {{ this }} where encounter_id not in (select encounter_id from {{ ref('int_encounter_waits_derived') }}){% endif %}"
+    ]
 ) }}
 {%- set stay_max_hours = "case when encounter_class = 'IMP' then null else " ~ var('max_wait_hours') ~ " end" %}
 with
@@ -76,6 +84,7 @@ inputs_loaded as (
     select
         encounters.encounter_id,
         encounters.patient_key,
+        encounters.appointment_id,
         encounters.arrived_at,
         greatest(encounters.source_loaded_at, appointments._loaded_at, response_loads.responses_loaded_at)
             as source_loaded_at
@@ -102,10 +111,20 @@ changed_encounters as (
     cross join built
     left join {{ this }} as existing
         on inputs_loaded.encounter_id = existing.encounter_id
+    left join visits
+        on inputs_loaded.encounter_id = visits.encounter_id
+    left join primary_responses
+        on inputs_loaded.encounter_id = primary_responses.encounter_id
+    left join appointments
+        on inputs_loaded.appointment_id = appointments.appointment_id
     where existing.encounter_id is null
        or inputs_loaded.source_loaded_at > built.max_source_loaded_at
        or {{ to_local_date('inputs_loaded.arrived_at') }}
             >= built.max_event_date - interval {{ var('late_lookback_days') }} day
+       -- an input removed by a re-delivery leaves no newer load stamp behind: compare instead
+       or existing.visit_number is distinct from visits.visit_number
+       or existing.survey_response_id is distinct from primary_responses.response_id
+       or existing.appointment_booked_at is distinct from appointments.booked_at
 
 ),
 
