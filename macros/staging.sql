@@ -83,23 +83,36 @@
   Incremental staging. Each EHR staging model is a table holding, per key, what a full rebuild would
   hold (the latest version of each resource; for Slot, each drop date's snapshot). A run recomputes
   only the keys that changed since the model was last built, i.e. whose key has
-    * a row loaded after the latest `_loaded_at` the model holds (a run's rows share one `_loaded_at`),
+    * a row loaded after the model's watermark (a run's rows share one `_loaded_at`),
     * a row refused by a quality gate since (quarantine.rows; it may have been the latest version), or
     * its built row from a file since re-delivered with other content (the earlier batch's raw rows
       were deleted, raw.load_manifest marks it `superseded`).
   The pre-hook writes those keys to a temp table `<model>__changed` and deletes them from the model;
   the model then appends them recomputed from raw (a key with nothing left in raw stays deleted, as a
   full rebuild leaves it). `--full-refresh` rebuilds from all of raw.
+
+  The watermark (ops.staging_watermarks, one row per model) is the latest load, refusal or
+  re-delivery stamp the model's build has seen: every build takes in everything stamped up to then,
+  and stamps never go backwards (journey.ops.clock). It is recorded apart from the model's rows
+  because a model can hold no row of the latest loads (an element model such as encounter
+  locations when no new encounter has one, or has none at all): its own latest `_loaded_at` would
+  lag, and every night would re-read every key loaded since. A table built before the watermark
+  table existed starts from its own latest `_loaded_at`.
 -#}
+
+{#- Where the watermarks live, and the current model's (NULL when never recorded). -#}
+{% macro staging_watermarks_relation() -%}
+    ops.staging_watermarks
+{%- endmacro %}
 
 {#- The temp table of changed keys (column `changed_key`) of the model being built. -#}
 {% macro changed_keys_relation() -%}
     {{ this.identifier }}__changed
 {%- endmacro %}
 
-{#- Batches superseded by a re-delivery loaded after `since` (batch_id, landing_date). -#}
+{#- Batches superseded by a re-delivery loaded after `since`. -#}
 {% macro batches_superseded_since(since) -%}
-    select superseded.batch_id, superseded.landing_date
+    select superseded.batch_id
     from {{ source('loads', 'load_manifest') }} as superseded
     inner join {{ source('loads', 'load_manifest') }} as replacing
         on replacing.path = superseded.path and replacing.status <> 'superseded'
@@ -109,11 +122,21 @@
 {#- The pre-hook of an incremental staging model (see above): `raw_key` is the key of a raw row,
     `quarantined_key` of a quarantine.rows row of `entity`, `key_column` the model's key column. -#}
 {% macro staging_changed_keys_hook(raw_relation, entity, key_column, raw_key, quarantined_key) -%}
-    {%- if is_incremental() -%}
-    {%- set since = "(select since from built)" -%}
+    {%- set watermarks = staging_watermarks_relation() -%}
+    {%- set model = "'" ~ this.identifier ~ "'" -%}
+    create schema if not exists ops;
+    create table if not exists {{ watermarks }} (
+        model varchar primary key, loaded_through timestamp not null, recorded_at timestamp not null
+    );
+    {%- if is_incremental() %}
+    {%- set since = "(select since from built)" %}
     create or replace temp table {{ changed_keys_relation() }} as
         with built as materialized (
-            select coalesce(max(_loaded_at), timestamp '-infinity') as since from {{ this }}
+            select coalesce(
+                (select loaded_through from {{ watermarks }} where model = {{ model }}),
+                (select max(_loaded_at) from {{ this }}),
+                timestamp '-infinity'
+            ) as since
         )
         select {{ raw_key }} as changed_key from {{ raw_relation }}
         where _loaded_at > {{ since }}
@@ -123,8 +146,21 @@
         union
         select {{ key_column }} from {{ this }}
         where _batch_id in (select batch_id from ({{ batches_superseded_since(since) }}));
-    delete from {{ this }} where {{ key_column }} in (select changed_key from {{ changed_keys_relation() }})
-    {%- endif -%}
+    delete from {{ this }} where {{ key_column }} in (select changed_key from {{ changed_keys_relation() }});
+    {%- endif %}
+    -- this build takes in everything stamped up to now (a failed nightly discards its working copy,
+    -- and the watermark with it)
+    insert or replace into {{ watermarks }}
+        select {{ model }}, loaded_through, now()::timestamp
+        from (
+            select greatest(
+                (select max(_loaded_at) from {{ raw_relation }}),
+                (select max(quarantined_at) from {{ source('quarantine', 'rows') }} where entity = '{{ entity }}'),
+                (select max(loaded_at) from {{ source('loads', 'load_manifest') }}),
+                (select loaded_through from {{ watermarks }} where model = {{ model }})
+            ) as loaded_through
+        )
+        where loaded_through is not null
 {%- endmacro %}
 
 {#- The same hook for a model of the latest FHIR versions, keyed by resource id. -#}

@@ -47,6 +47,7 @@ VARS = {"timezone": "Asia/Shanghai", "min_cell_size": 11, "late_lookback_days": 
 PATIENT_X = "a" * 64  # known to the CRM first, to the EHR only in the second batch
 PATIENT_3 = "6331cc4c59c95ae2f1b21cbdedcf438d97b935699f58ec8cea3d9a380e48783a"
 PATIENT_1 = "fee7aa1e3c45ac73ef799b546787be7fcdac32b667920d7972d8c47768aab0eb"
+MARKER = "'enc-012#99' as encounter_location_id, 'enc-012' as encounter_id, 99 as location_index"
 PATIENT_5 = "d7b9bd5154ff31067fb7760739fa977a7f6243f5602955efad3696d02e1887cb"  # enc-010's, no Patient resource
 
 FIRST_BATCH = f"""
@@ -226,6 +227,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
 
     _load(incremental_db, FIXTURE.read_text(encoding="utf-8"), FIRST_BATCH)
     _dbt(incremental_db, target, *BUILD)
+    # A marker for enc-012 (no location elements; loaded on 2026-04-10, after the latest encounter that
+    # has one, and unchanged since): a run that re-read enc-012 would delete it.
+    _load(incremental_db, f"insert into staging.stg_ehr__encounter_locations by name select {MARKER}")
     _load(incremental_db, _second_batch())
     _dbt(incremental_db, target, "run", "--select", "staging")  # the nightly's stage step
     with duckdb.connect(str(incremental_db), read_only=True) as conn:  # the stage step built the newer enc-002
@@ -234,6 +238,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
         ).fetchone() == ("cancelled",)
     _load(incremental_db, GATE_REFUSALS)
     _dbt(incremental_db, target, *BUILD)
+    with duckdb.connect(str(incremental_db)) as conn:
+        kept = conn.execute(
+            "select count(*) from staging.stg_ehr__encounter_locations where encounter_location_id = 'enc-012#99'"
+        ).fetchone()
+        conn.execute("delete from staging.stg_ehr__encounter_locations where encounter_location_id = 'enc-012#99'")
+    (work / "marker_kept.json").write_text(json.dumps(kept), encoding="utf-8")
     model_path = Path("journey", "models", "marts", "access", "fct_encounters.sql")
     # what the second run compiled (the model's select) and ran (the materialization's statements)
     slots_path = Path("journey", "models", "staging", "ehr", "stg_ehr__slots.sql")
@@ -254,6 +264,17 @@ def test_second_run_took_the_incremental_path(built: tuple[Path, Path, Path]) ->
     # and stg_ehr__slots' (only the changed drop dates are read from raw)
     assert "where _landing_date in (select changed_key from stg_ehr__slots__changed)" in compiled
     assert 'delete from "incremental"."marts"."fct_encounters"' in compiled  # and merged by delete+insert
+
+
+def test_a_model_rereads_only_keys_loaded_since_its_own_last_build(built: tuple[Path, Path, Path]) -> None:
+    # stg_ehr__encounter_locations holds no row loaded after 2026-03-20; its watermark
+    # (ops.staging_watermarks) still knows it took in every encounter loaded up to its last build
+    assert json.loads(built[2].with_name("marker_kept.json").read_text(encoding="utf-8")) == [1]
+    with duckdb.connect(str(built[0]), read_only=True) as conn:
+        watermarks = dict(conn.execute("select model, loaded_through::varchar from ops.staging_watermarks").fetchall())
+    # the latest load (16:00) or, where the gate refused a row of that entity after it, the refusal (16:05)
+    assert watermarks["stg_ehr__encounter_locations"] == "2026-04-26 16:05:00"
+    assert watermarks["stg_ehr__appointments"] == "2026-04-26 16:00:00"
 
 
 def test_slot_snapshots_are_recomputed_by_drop_date(built: tuple[Path, Path, Path]) -> None:
