@@ -59,3 +59,36 @@
     {%- endfor -%}
     ))
 {%- endmacro %}
+
+{#-
+  Per counting-day snapshot of the staged slots (ISO weekday var('access_count_weekday')): a
+  signature of which rows it holds — each slot's version by its batch and line — so that any row
+  added, refused, replaced by a newer version or by a re-delivered file changes it.
+-#}
+{% macro slot_snapshot_signatures(slots_relation) -%}
+    select
+        snapshot_date,
+        bit_xor(hash(slot_snapshot_id, _batch_id, _row_number)) as source_signature
+
+    from {{ slots_relation }}
+    where isodow(snapshot_date) = {{ var('access_count_weekday') }}
+    group by snapshot_date
+{%- endmacro %}
+
+{#- metrics_access_weekly's pre-hook: drop the rows of counting days whose snapshot changed or went
+    (all rows when the table predates source_signature); the model then appends the missing days. -#}
+{% macro delete_changed_snapshot_counts(slots_relation) -%}
+    {%- if is_incremental() -%}
+        {%- if is_incremental_with('source_signature') -%}
+    delete from {{ this }} as built
+    where not exists (
+        select 1
+        from ({{ slot_snapshot_signatures(slots_relation) }}) as signatures
+        where signatures.snapshot_date = built.count_date
+          and signatures.source_signature = built.source_signature
+    )
+        {%- else -%}
+    delete from {{ this }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}

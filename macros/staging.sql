@@ -97,7 +97,8 @@
   because a model can hold no row of the latest loads (an element model such as encounter
   locations when no new encounter has one, or has none at all): its own latest `_loaded_at` would
   lag, and every night would re-read every key loaded since. A table built before the watermark
-  table existed starts from its own latest `_loaded_at`.
+  table existed starts from its own latest `_loaded_at`. The table is created with the warehouse
+  (journey.warehouse.schema), not here: dbt builds staging models in parallel.
 -#}
 
 {#- Where the watermarks live, and the current model's (NULL when never recorded). -#}
@@ -124,10 +125,6 @@
 {% macro staging_changed_keys_hook(raw_relation, entity, key_column, raw_key, quarantined_key) -%}
     {%- set watermarks = staging_watermarks_relation() -%}
     {%- set model = "'" ~ this.identifier ~ "'" -%}
-    create schema if not exists ops;
-    create table if not exists {{ watermarks }} (
-        model varchar primary key, loaded_through timestamp not null, recorded_at timestamp not null
-    );
     {%- if is_incremental() %}
     {%- set since = "(select since from built)" %}
     create or replace temp table {{ changed_keys_relation() }} as

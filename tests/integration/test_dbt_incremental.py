@@ -42,7 +42,8 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "dbt" / "fixtures" / "make_raw_fixture.sql"
 # seeds and models, no tests (dbt build in the nightly flow runs those)
 BUILD = ("build", "--exclude", "resource_type:test", "resource_type:unit_test")
-VARS = {"timezone": "Asia/Shanghai", "min_cell_size": 11, "late_lookback_days": 14}
+# access counted on Fridays: the fixture's Slot drops are on a Thursday and a Friday (2026-02-19/20)
+VARS = {"timezone": "Asia/Shanghai", "min_cell_size": 11, "late_lookback_days": 14, "access_count_weekday": 5}
 
 PATIENT_X = "a" * 64  # known to the CRM first, to the EHR only in the second batch
 PATIENT_3 = "6331cc4c59c95ae2f1b21cbdedcf438d97b935699f58ec8cea3d9a380e48783a"
@@ -247,9 +248,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     model_path = Path("journey", "models", "marts", "access", "fct_encounters.sql")
     # what the second run compiled (the model's select) and ran (the materialization's statements)
     slots_path = Path("journey", "models", "staging", "ehr", "stg_ehr__slots.sql")
+    access_path = Path("journey", "models", "marts", "access", "metrics_access_weekly.sql")
     compiled_fct_encounters = "".join(
         (target / kind / path).read_text(encoding="utf-8")
-        for path in (model_path, slots_path) for kind in ("compiled", "run")
+        for path in (model_path, slots_path, access_path) for kind in ("compiled", "run")
     )
 
     _load(rebuilt_db, FIXTURE.read_text(encoding="utf-8"), FIRST_BATCH, _second_batch(), GATE_REFUSALS)
@@ -264,6 +266,18 @@ def test_second_run_took_the_incremental_path(built: tuple[Path, Path, Path]) ->
     # and stg_ehr__slots' (only the changed drop dates are read from raw)
     assert "where _landing_date in (select changed_key from stg_ehr__slots__changed)" in compiled
     assert 'delete from "incremental"."marts"."fct_encounters"' in compiled  # and merged by delete+insert
+    # metrics_access_weekly computes only counting days it does not hold (after its pre-hook)
+    assert 'where signatures.snapshot_date not in (select count_date from "incremental"."marts"' in compiled
+
+
+def test_a_changed_snapshot_recounts_its_week(built: tuple[Path, Path, Path]) -> None:
+    with duckdb.connect(str(built[0]), read_only=True) as conn:
+        rows = conn.execute(
+            "select count_date::varchar, slots_in_horizon, free_slots, booked_slots, blocked_slots "
+            "from marts.metrics_access_weekly order by count_date"
+        ).fetchall()
+    # Friday 2026-02-20: slot-001 re-sent as blocked (was booked) beside slot-002 free
+    assert rows == [("2026-02-20", 2, 1, 0, 1)]
 
 
 def test_a_model_rereads_only_keys_loaded_since_its_own_last_build(built: tuple[Path, Path, Path]) -> None:

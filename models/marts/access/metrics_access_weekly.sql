@@ -7,11 +7,41 @@
 -- and summarised as the median over the department's schedules.
 -- TNAA is a measurement, not a statistic over units, so the small-cell rule does not apply to it;
 -- the slot shares are rates and follow it.
+--
+-- Incremental by count date: a week's row depends only on its counting day's snapshot, so a run
+-- computes only the counting days whose staged snapshot is new or differs (by source_signature,
+-- macros/metrics.sql slot_snapshot_signatures) from the one the rows were built from; the pre-hook
+-- first deletes the rows of days whose snapshot changed or went. Seed edits (departments) and a
+-- change of var('access_count_weekday') need `--full-refresh`.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ delete_changed_snapshot_counts(ref('stg_ehr__slots')) }}"
+) }}
 with
+
+signatures as (
+
+    {{ slot_snapshot_signatures(ref('stg_ehr__slots')) }}
+
+),
+
+in_scope as (
+
+    select signatures.snapshot_date, signatures.source_signature
+    from signatures
+    {%- if is_incremental() %}
+    where signatures.snapshot_date not in (select count_date from {{ this }})
+    {%- endif %}
+
+),
 
 slots as (
 
-    select * from {{ ref('stg_ehr__slots') }}
+    select *
+    from {{ ref('stg_ehr__slots') }}
+    where snapshot_date in (select snapshot_date from in_scope)
 
 ),
 
@@ -157,9 +187,12 @@ final as (
         schedule_summary.schedule_tnaa_median_days,
         {{ safe_rate('slot_counts.booked_slots', 'slot_counts.bookable_slots') }} as booked_slot_rate,
         {{ is_suppressed('slot_counts.bookable_slots') }} as booked_slot_suppressed,
-        {{ any_suppressed(['slot_counts.bookable_slots']) }} as suppressed
+        {{ any_suppressed(['slot_counts.bookable_slots']) }} as suppressed,
+        in_scope.source_signature
 
     from slot_counts
+    inner join in_scope
+        on slot_counts.snapshot_date = in_scope.snapshot_date
     left join next_available
         on slot_counts.snapshot_date = next_available.snapshot_date
         and slot_counts.department_code = next_available.department_code

@@ -76,6 +76,15 @@ create table if not exists quarantine.rows (
 
 create table if not exists ops.runs ({RUNS_COLUMNS});
 
+-- per incremental staging model, the latest load / refusal / re-delivery stamp its last build took
+-- in (written by the models' pre-hook, macros/staging.sql; created here, not by the hook, because
+-- dbt builds models in parallel)
+create table if not exists ops.staging_watermarks (
+    model varchar primary key,
+    loaded_through timestamp not null,
+    recorded_at timestamp not null
+);
+
 create table if not exists raw.ehr_other (
     resource_type varchar,
     resource_id varchar,
