@@ -3,7 +3,8 @@
 * ``journey_key(id)``: HMAC-SHA256(secret, id) as 64 hex characters, computed in SQL (the RFC 2104
   construction over DuckDB's sha256) so it runs vectorised over millions of rows. The macros are
   TEMP: they live only in this connection and the secret is never written to the warehouse.
-* ``journey_scrub(text)``: replaces mobile/landline phone numbers (Chinese formats included), 18/15
+* ``journey_scrub(text)``: replaces mobile/landline phone numbers (Chinese formats included, mobiles
+  written in Chinese numerals too), 18/15
   digit resident ID numbers and e-mail addresses in free text with ``[phone]``, ``[id]``, ``[email]``,
   however their digits are written (full-width ``１３８…``, other Unicode digits, mixed widths).
   The only copy of the rule: text re-scrubbed later (the worklist's excerpts) goes through it too
@@ -24,6 +25,9 @@ _BLOCK = 64
 # still starts at one, while an alphanumeric id such as ENC13812345678 is left alone).
 # Order matters: e-mails first, IDs before phones (an ID contains phone-like runs).
 _SEP = "[ -]?"
+#: A digit as patients also write it in a phone number: Chinese numerals (幺 and 两 are spoken forms
+#: of 1 and 2), or an ASCII digit among them.
+_CN_DIGIT = "[〇零一二三四五六七八九幺两0-9]"
 SCRUB_PATTERNS: tuple[tuple[str, str], ...] = (
     # e-mail
     (r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", "[email]"),
@@ -34,6 +38,10 @@ SCRUB_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"\b\d{17}[\dXx]\b|\b\d{15}\b", "[id]"),
     # Chinese mobile: 11 digits from 13x-19x, 3-4-4 with spaces or dashes, optionally +86 / 0086 / 86
     (rf"(?:\+86{_SEP}|\b0086{_SEP}|\b86{_SEP}|\b)1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}}\b", "[phone]"),
+    # Chinese mobile in Chinese numerals (一三八一二三四五六七八, 幺三九 幺二三四 五六七八, digits mixed in):
+    # 11 numerals opening with 一/幺 and 三-九. No word boundary exists in Chinese text, so a longer
+    # run loses its first 11 (removing too much, never too little); shorter runs stay.
+    (rf"[一幺][三四五六七八九]{_CN_DIGIT}{_SEP}{_CN_DIGIT}{{4}}{_SEP}{_CN_DIGIT}{{4}}", "[phone]"),
     # Chinese landline: area code 0xx(x) (maybe in brackets, or +86 without its 0), 7-8 digits
     (rf"(?:\+86{_SEP}|\(0|\b0)\d{{2,3}}\)?{_SEP}\d{{3,4}}{_SEP}\d{{4}}\b", "[phone]"),
     # international / North American formats

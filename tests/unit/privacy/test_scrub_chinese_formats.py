@@ -64,6 +64,12 @@ def scrub(conn: duckdb.DuckDBPyConnection, text: str) -> str:
         ("号码١٣٨١٢٣٤٥٦٧٨", "号码[phone]"),
         ("号码𝟏𝟑𝟖𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖", "号码[phone]"),
         ("１13812345678", "１[phone]"),
+        # mobiles in Chinese numerals (幺 = 1 as spoken), grouped or not, digits mixed in
+        ("我的电话是一三八一二三四五六七八，请回电", "我的电话是[phone]，请回电"),
+        ("手机幺三九 幺二三四 五六七八", "手机[phone]"),
+        ("电话一五〇-一二三四-五六七八谢谢", "电话[phone]谢谢"),
+        ("打一八六12345678找我", "打[phone]找我"),
+        ("号码一三八零零一三八零零零。", "号码[phone]。"),
     ],
 )
 def test_contact_details_are_scrubbed(conn: duckdb.DuckDBPyConnection, text: str, expected: str) -> None:
@@ -91,6 +97,11 @@ def test_contact_details_are_scrubbed(conn: duckdb.DuckDBPyConnection, text: str
         "就诊号ＥＮＣ１３８１２３４５６７８，住院号ZY00012345",
         "体温３７．５度，血压１２０／８０　室温２５度",
         "评分９/10，等候４５分钟",
+        # Chinese numerals that are no phone number
+        "我一直等了一个小时，三楼二号诊室",
+        "一三五七九号床，共计一百三十八元",
+        "编号一二三四五六七八九",
+        "第一三八次门诊",
     ],
 )
 def test_ordinary_numbers_are_kept(conn: duckdb.DuckDBPyConnection, text: str) -> None:
