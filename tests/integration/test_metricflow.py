@@ -286,6 +286,8 @@ def test_journey_mf_query_answers_the_issue_example_offline(
         env=env, capture_output=True, text=True, timeout=600, check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # output into a pipe carries no spinner frames ("\r⠋ Initiating query…\r⠙ …")
+    assert "Initiating query" not in proc.stdout, proc.stdout[-500:]
     events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert [event for event in events if event["event"] == "refused"] == []
     with out.open(newline="", encoding="utf-8") as handle:

@@ -21,10 +21,12 @@ appointment … — is one row per visit or per patient), and anything reached t
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import shutil
+import sys
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -163,8 +165,12 @@ def run_mf(settings: Settings, args: Sequence[str], database: Path | None = None
     check_mf_args(args, manifest_entities(workspace / "target" / MANIFEST), settings.min_cell_size)
     os.environ.update(mf_env(settings, workspace))
     from dbt_metricflow.cli import main as mf_main
+    from halo import Halo
 
     mf_main.UpdateChecker = _NoUpdateCheck
+    if not sys.stdout.isatty():
+        # mf's progress spinner writes carriage returns and terminal escapes: not into a pipe or a log
+        mf_main.Halo = functools.partial(Halo, enabled=False)
     try:
         mf_main.cli.main(args=list(args), prog_name="journey mf", standalone_mode=False)
     except SystemExit as exit_:  # mf's commands exit on their own errors, after printing them
