@@ -174,6 +174,7 @@ def nightly(
         summary.rows_loaded -= staged.rows_quarantined
         summary.checks_passed = landed.passed + staged.passed + marts.passed + built.succeeded
         summary.checks_failed = landed.failed + staged.failed + marts.failed
+        summary.checks_warned = landed.warnings + staged.warnings + marts.warnings
         _timed(settings, summary, "publish", lambda: tasks.publish(settings, summary, work))
         summary.finish("succeeded")
         record_run(settings, summary)
@@ -212,6 +213,7 @@ def _result(settings: Settings, summary: RunSummary, plan: RunPlan) -> dict[str,
         "run_id": summary.run_id, "status": summary.status, "days": [d.isoformat() for d in plan.days],
         "files": summary.files, "rows_read": summary.rows_read, "rows_loaded": summary.rows_loaded,
         "rows_quarantined": summary.rows_quarantined, "checks_passed": summary.checks_passed,
-        "checks_failed": summary.checks_failed, "stage_seconds": summary.stage_seconds,
+        "checks_failed": summary.checks_failed, "checks_warned": summary.checks_warned,
+        "stage_seconds": summary.stage_seconds,
         "warehouse": str(settings.warehouse_path),
     }

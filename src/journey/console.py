@@ -81,12 +81,15 @@ def _rows(read: int, loaded: int, quarantined: int) -> str:
     return f"{read:,} read, {loaded:,} loaded, {quarantined:,} quarantined"
 
 
-def _checks(passed: int, failed: int, status: str) -> str:
-    text = f"{passed:,} passed, {failed:,} failed"
-    if failed and status == "succeeded":
-        # A succeeded run's failures are warnings and row-level rules (their rows were quarantined).
-        text += " (warnings or row rules, none blocking; see ops.dq_results)"
-    return text
+def _checks(passed: int, failed: int, warned: int, status: str) -> str:
+    if not failed or status != "succeeded":
+        return f"{passed:,} passed, {failed:,} failed"
+    # A succeeded run's failed checks blocked nothing: warnings, and row-level rules whose rows were
+    # quarantined (the run counts them among the failed, as ops.runs does).
+    parts = [f"{warned:,} warning(s)"] if warned else []
+    if failed > warned:
+        parts.append(f"{failed - warned:,} row rule(s) that quarantined rows")
+    return f"{passed:,} passed, {', '.join(parts)}, none blocking (see ops.dq_results)"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -103,7 +106,8 @@ def run_summary(result: Mapping[str, Any], seconds: float, settings: Settings) -
     summary = Summary(f"{title} (drop days {span(days)})" if days else f"{title} (no new files: marts rebuilt)")
     summary.add("files", f"{int(result['files']):,}")
     summary.add("rows", _rows(int(result["rows_read"]), int(result["rows_loaded"]), int(result["rows_quarantined"])))
-    summary.add("checks", _checks(int(result["checks_passed"]), int(result["checks_failed"]), status))
+    summary.add("checks", _checks(int(result["checks_passed"]), int(result["checks_failed"]),
+                                  int(result.get("checks_warned", 0)), status))
     stages: Mapping[str, float] = result["stage_seconds"]
     summary.add("stages", ", ".join(f"{name} {duration(value)}" for name, value in stages.items()))
     return _where_to_look(summary, settings, quarantined=int(result["rows_quarantined"]))
@@ -135,6 +139,7 @@ def backfill_summary(results: Sequence[Mapping[str, Any]], seconds: float, setti
     statuses = {str(result["status"]) for result in results}
     summary.add("checks", _checks(sum(int(result["checks_passed"]) for result in results),
                                   sum(int(result["checks_failed"]) for result in results),
+                                  sum(int(result.get("checks_warned", 0)) for result in results),
                                   statuses.pop() if len(statuses) == 1 else "mixed"))
     return _where_to_look(summary, settings, quarantined=quarantined)
 

@@ -222,6 +222,9 @@ class RunSummary:
     rows_quarantined: int = 0
     checks_passed: int = 0
     checks_failed: int = 0
+    #: of checks_failed, the warn-severity checks (shown apart in the summary; the run record keeps
+    #: checks_failed, and ops.dq_results every check's severity)
+    checks_warned: int = 0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     finished_at: datetime | None = None
     reason: str | None = None

@@ -52,13 +52,14 @@ def test_summary_aligns_labels() -> None:
 
 def test_run_summary_from_the_flow_result(settings: Settings) -> None:
     result = _flow_result(settings, files=18, rows_read=2839, rows_loaded=2814, rows_quarantined=25,
-                          checks_passed=511, checks_failed=5)
+                          checks_passed=511, checks_failed=5, checks_warned=3)
     summary = run_summary(result, 191.0, settings)
     assert summary.title == f"run {result['run_id']} succeeded in 3m 11s (drop days 2026-01-05 … 2026-01-06)"
     assert summary.rows == [
         ("files", "18"),
         ("rows", "2,839 read, 2,814 loaded, 25 quarantined"),
-        ("checks", "511 passed, 5 failed (warnings or row rules, none blocking; see ops.dq_results)"),
+        ("checks", "511 passed, 3 warning(s), 2 row rule(s) that quarantined rows, none blocking "
+                   "(see ops.dq_results)"),
         ("stages", "discover 0.1s, load 2.6s, dbt 45s, publish 1.8s"),
         ("warehouse", str(settings.warehouse_path)),
         ("quarantine", "25 row(s) in quarantine.rows: `journey quarantine list`"),
@@ -96,7 +97,7 @@ def test_backfill_totals_add_up_the_runs(settings: Settings) -> None:
     assert summary.title == "backfill: 2 run(s) published in 2m 10s (3 drop day(s), 2026-01-05 … 2026-01-07)"
     rows = dict(summary.rows)
     assert (rows["files"], rows["rows"]) == ("15", "1,400 read, 1,390 loaded, 10 quarantined")
-    assert rows["checks"] == "190 passed, 2 failed (warnings or row rules, none blocking; see ops.dq_results)"
+    assert rows["checks"] == "190 passed, 2 row rule(s) that quarantined rows, none blocking (see ops.dq_results)"
     assert rows["quarantine"].startswith("10 row(s)")
     assert backfill_summary([], 3.0, settings).title.startswith("nothing to backfill")
 
@@ -147,3 +148,20 @@ def test_a_raise_site_can_give_better_advice() -> None:
     error = JourneyError("port 8080 is taken", hint="pick another --port")
     assert error.hint == "pick another --port" and JourneyError.hint != error.hint
     assert error_text(error).splitlines()[1] == "  next:  pick another --port"
+
+
+@pytest.mark.parametrize(
+    ("status", "failed", "warned", "text"),
+    [
+        ("succeeded", 4, 4, "7 passed, 4 warning(s), none blocking (see ops.dq_results)"),
+        ("succeeded", 0, 0, "7 passed, 0 failed"),
+        # a failed run's failures are what stopped it: not relabelled
+        ("failed", 3, 1, "7 passed, 3 failed"),
+    ],
+)
+def test_checks_line_tells_warnings_from_row_rules(
+    settings: Settings, status: str, failed: int, warned: int, text: str
+) -> None:
+    result = {**_flow_result(settings, files=1, rows_read=1, rows_loaded=1, checks_passed=7,
+                             checks_failed=failed, checks_warned=warned), "status": status}
+    assert dict(run_summary(result, 1.0, settings).rows)["checks"] == text
