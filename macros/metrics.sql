@@ -62,13 +62,17 @@
 
 {#-
   Per counting-day snapshot of the staged slots (ISO weekday var('access_count_weekday')): a
-  signature of which rows it holds — each slot's version by its batch and line — so that any row
-  added, refused, replaced by a newer version or by a re-delivered file changes it.
+  signature of what metrics_access_weekly reads of it (the row count and every row's values), so
+  that any row added, refused or changed — a newer version, a re-delivered file, staging rebuilt
+  by a changed definition — changes it.
 -#}
 {% macro slot_snapshot_signatures(slots_relation) -%}
     select
         snapshot_date,
-        bit_xor(hash(slot_snapshot_id, _batch_id, _row_number)) as source_signature
+        hash(
+            count(*),
+            bit_xor(hash(slot_id, schedule_id, slot_status, start_at, snapshot_at, department_code))
+        ) as source_signature
 
     from {{ slots_relation }}
     where isodow(snapshot_date) = {{ var('access_count_weekday') }}
