@@ -299,7 +299,8 @@ def serve(verbose: Verbose = False) -> None:
     """Run the nightly flow on its schedule, as a Prefect deployment served by this process.
 
     Cron JOURNEY_SCHEDULE_CRON (default "0 2 * * *") in JOURNEY_TIMEZONE; one run at a time.
-    Uses the Prefect server in PREFECT_API_URL (or a temporary local one). Stop with Ctrl-C.
+    Uses the Prefect server in PREFECT_API_URL, or starts a local one for as long as it serves
+    (history kept in the data dir). Stop with Ctrl-C.
     """
     settings = _settings(verbose)
     settings.ensure_dirs()
@@ -307,6 +308,10 @@ def serve(verbose: Verbose = False) -> None:
     from flows.deploy import FULL_NAME, serve_nightly
 
     typer.echo(f"serving {FULL_NAME}: cron '{settings.schedule_cron}' ({settings.timezone}), one run at a time")
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        typer.echo(f"PREFECT_API_URL is unset: starting a local Prefect server (history in {settings.prefect_home})")
     serve_nightly(settings)
 
 

@@ -1,6 +1,7 @@
 """`journey serve` against a real `prefect server start` on a free loopback port: the deployment has
 the cron schedule in the hospital's time zone and a concurrency limit of 1; a triggered run executes
-the nightly flow, publishes, and ends Completed. Plus the stage options: per-stage timeouts, and
+the nightly flow, publishes, and ends Completed. Without PREFECT_API_URL it serves against a local
+server of its own and a Ctrl-C stops both. Plus the stage options: per-stage timeouts, and
 retries with backoff on I/O errors in extraction only (checked by real Prefect task runs)."""
 
 from __future__ import annotations
@@ -80,6 +81,45 @@ def test_journey_serve_deploys_schedule_and_runs_on_a_real_server(
     (run,) = read_runs(settings)
     assert (run["status"], run["run_date"]) == ("succeeded", START)
     assert settings.warehouse_path.exists()
+
+
+def test_journey_serve_without_a_server_starts_one_and_stops_on_ctrl_c(settings: Settings, tmp_path: Path) -> None:
+    """No PREFECT_API_URL: `journey serve` serves against a local server of its own (history in the
+    data dir's Prefect home), and a Ctrl-C (SIGINT to the terminal's process group) ends both."""
+    settings.ensure_dirs()
+    env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        served = subprocess.Popen([str(Path(sys.executable).with_name("journey")), "serve"],
+                                  env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until(lambda: b"being served" in log.read_bytes(), "journey serve", served, log, timeout_seconds=300)
+        assert (settings.prefect_home / "prefect.db").is_file()
+        servers = _processes_with_prefect_home(settings.prefect_home)
+        assert servers, "a local Prefect server runs with the data dir's Prefect home"
+        os.killpg(served.pid, signal.SIGINT)
+        assert served.wait(timeout=60) == 0, log.read_text(encoding="utf-8")[-3000:]
+    finally:
+        if served.poll() is None:
+            stop_process_group(served, signal.SIGKILL, grace_seconds=1)
+    assert b"starting a local Prefect server" in log.read_bytes()
+    assert not [pid for pid in servers if Path(f"/proc/{pid}").exists()], "the local server stopped with serve"
+
+
+def _processes_with_prefect_home(home: Path) -> list[int]:
+    """Processes whose environment names ``home`` as PREFECT_HOME and that run `prefect server`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"PREFECT_HOME={home}".encode() in environ and b"server" in cmdline:
+            found.append(int(proc.name))
+    return found
 
 
 def test_only_extraction_retries_with_backoff_on_io_errors_and_every_stage_has_a_timeout(
