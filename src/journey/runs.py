@@ -110,8 +110,9 @@ def open_work(settings: Settings, work: Path) -> duckdb.DuckDBPyConnection:
 def run_stamp(settings: Settings, work: Path) -> datetime:
     """This run's load stamp: the clock, but never at or before a stamp the working copy already
     holds (journey.ops.clock: incremental staging compares them)."""
-    conn = open_work(settings, work)
+    conn = connect_writer(work, settings)
     try:
+        ensure_schema(conn)
         return stamp_after(conn)
     finally:
         conn.close()

@@ -130,15 +130,19 @@ def staging_fingerprint(settings: Settings) -> str:
     return project_fingerprint(settings.project_dir, STAGING_INPUTS, json.dumps(dbt_vars(settings), sort_keys=True))
 
 
-def staging_is_current(settings: Settings, database: Path) -> bool:
-    """True when the staging tables in ``database`` were built by this staging definition."""
+def _recorded_staging_fingerprint(settings: Settings, database: Path) -> str | None:
     conn = connect_writer(database, settings)
     try:
         conn.execute(_STAGING_STATE_DDL)
         row = conn.execute("select fingerprint from ops.staging_state").fetchone()
     finally:
         conn.close()
-    return row is not None and row[0] == staging_fingerprint(settings)
+    return None if row is None else str(row[0])
+
+
+def staging_is_current(settings: Settings, database: Path) -> bool:
+    """True when the staging tables in ``database`` were built by this staging definition."""
+    return _recorded_staging_fingerprint(settings, database) == staging_fingerprint(settings)
 
 
 def run_staging(settings: Settings, database: Path, *, rebuild: bool = False) -> DbtResult:
@@ -147,14 +151,15 @@ def run_staging(settings: Settings, database: Path, *, rebuild: bool = False) ->
     macro, another time zone): incremental tables only recompute changed keys, so a new column or
     rule would otherwise reach new rows only. Records the definition built in ``ops.staging_state``.
     """
-    full = rebuild or not staging_is_current(settings, database)
+    fingerprint = staging_fingerprint(settings)
+    full = rebuild or _recorded_staging_fingerprint(settings, database) != fingerprint
     if full:
         log.info("staging definition changed or rebuild asked: staging tables rebuilt in full")
     result = run_dbt(settings, database, "run", "--select", "staging", *(("--full-refresh",) if full else ()))
     conn = connect_writer(database, settings)
     try:
         conn.execute("delete from ops.staging_state")
-        conn.execute("insert into ops.staging_state values (?, now()::timestamp)", [staging_fingerprint(settings)])
+        conn.execute("insert into ops.staging_state values (?, now()::timestamp)", [fingerprint])
     finally:
         conn.close()
     return result
