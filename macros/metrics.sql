@@ -66,7 +66,7 @@
   that any row added, refused or changed — a newer version, a re-delivered file, staging rebuilt
   by a changed definition — changes it.
 -#}
-{% macro slot_snapshot_signatures(slots_relation) -%}
+{% macro slot_snapshot_signatures(slots_relation, except_days_in=none) -%}
     select
         snapshot_date,
         hash(
@@ -76,6 +76,10 @@
 
     from {{ slots_relation }}
     where isodow(snapshot_date) = {{ var('access_count_weekday') }}
+    {%- if except_days_in is not none %}
+      -- only the days `except_days_in` (a relation with count_date) does not hold yet
+      and snapshot_date not in (select count_date from {{ except_days_in }})
+    {%- endif %}
     group by snapshot_date
 {%- endmacro %}
 

@@ -101,7 +101,7 @@
   (journey.warehouse.schema), not here: dbt builds staging models in parallel.
 -#}
 
-{#- Where the watermarks live, and the current model's (NULL when never recorded). -#}
+{#- Where the watermarks live (one row per staging model). -#}
 {% macro staging_watermarks_relation() -%}
     ops.staging_watermarks
 {%- endmacro %}

@@ -267,7 +267,7 @@ def test_second_run_took_the_incremental_path(built: tuple[Path, Path, Path]) ->
     assert "where _landing_date in (select changed_key from stg_ehr__slots__changed)" in compiled
     assert 'delete from "incremental"."marts"."fct_encounters"' in compiled  # and merged by delete+insert
     # metrics_access_weekly computes only counting days it does not hold (after its pre-hook)
-    assert 'where signatures.snapshot_date not in (select count_date from "incremental"."marts"' in compiled
+    assert 'and snapshot_date not in (select count_date from "incremental"."marts"."metrics_access_weekly")' in compiled
 
 
 def test_a_changed_snapshot_recounts_its_week(built: tuple[Path, Path, Path]) -> None:

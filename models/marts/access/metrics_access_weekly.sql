@@ -21,19 +21,11 @@
 ) }}
 with
 
-signatures as (
-
-    {{ slot_snapshot_signatures(ref('stg_ehr__slots')) }}
-
-),
-
 in_scope as (
 
-    select signatures.snapshot_date, signatures.source_signature
-    from signatures
-    {%- if is_incremental() %}
-    where signatures.snapshot_date not in (select count_date from {{ this }})
-    {%- endif %}
+    -- the counting days to compute: all on a full build, else those the table does not hold
+    -- (new, or deleted by the pre-hook because their snapshot changed)
+    {{ slot_snapshot_signatures(ref('stg_ehr__slots'), this if is_incremental() else none) }}
 
 ),
 
