@@ -46,6 +46,11 @@ def nightly_deployment(settings: Settings) -> RunnerDeployment:
     )
 
 
+def starts_local_server() -> bool:
+    """No Prefect API is configured (PREFECT_API_URL): `serve_nightly` starts a local server."""
+    return not PREFECT_API_URL.value()
+
+
 def serve_nightly(settings: Settings) -> None:
     """Register the deployment and execute its runs until interrupted (Ctrl-C / SIGTERM)."""
     deployment = nightly_deployment(settings)
@@ -57,7 +62,7 @@ def serve_nightly(settings: Settings) -> None:
 def _api(settings: Settings) -> Iterator[None]:
     """The configured Prefect API, or a local server for as long as the block runs. The server is in
     its own process group: a Ctrl-C stops `serve` first, then the server."""
-    if PREFECT_API_URL.value():
+    if not starts_local_server():
         yield
         return
     with prefect_server(settings.prefect_home) as api_url:

@@ -305,12 +305,10 @@ def serve(verbose: Verbose = False) -> None:
     settings = _settings(verbose)
     settings.ensure_dirs()
     settings.pseudonym_key(create=False)
-    from flows.deploy import FULL_NAME, serve_nightly
+    from flows.deploy import FULL_NAME, serve_nightly, starts_local_server
 
     typer.echo(f"serving {FULL_NAME}: cron '{settings.schedule_cron}' ({settings.timezone}), one run at a time")
-    from prefect.settings import PREFECT_API_URL
-
-    if not PREFECT_API_URL.value():
+    if starts_local_server():
         typer.echo(f"PREFECT_API_URL is unset: starting a local Prefect server (history in {settings.prefect_home})")
     serve_nightly(settings)
 

@@ -84,8 +84,8 @@ inputs_loaded as (
     select
         encounters.encounter_id,
         encounters.patient_key,
-        encounters.appointment_id,
         encounters.arrived_at,
+        appointments.booked_at as appointment_booked_at,
         greatest(encounters.source_loaded_at, appointments._loaded_at, response_loads.responses_loaded_at)
             as source_loaded_at
 
@@ -115,8 +115,6 @@ changed_encounters as (
         on inputs_loaded.encounter_id = visits.encounter_id
     left join primary_responses
         on inputs_loaded.encounter_id = primary_responses.encounter_id
-    left join appointments
-        on inputs_loaded.appointment_id = appointments.appointment_id
     where existing.encounter_id is null
        or inputs_loaded.source_loaded_at > built.max_source_loaded_at
        or {{ to_local_date('inputs_loaded.arrived_at') }}
@@ -124,7 +122,7 @@ changed_encounters as (
        -- an input removed by a re-delivery leaves no newer load stamp behind: compare instead
        or existing.visit_number is distinct from visits.visit_number
        or existing.survey_response_id is distinct from primary_responses.response_id
-       or existing.appointment_booked_at is distinct from appointments.booked_at
+       or existing.appointment_booked_at is distinct from inputs_loaded.appointment_booked_at
 
 ),
 

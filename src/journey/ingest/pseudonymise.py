@@ -3,10 +3,10 @@
 * ``journey_key(id)``: HMAC-SHA256(secret, id) as 64 hex characters, computed in SQL (the RFC 2104
   construction over DuckDB's sha256) so it runs vectorised over millions of rows. The macros are
   TEMP: they live only in this connection and the secret is never written to the warehouse.
-* ``journey_scrub(text)``: replaces mobile/landline phone numbers (Chinese formats included, mobiles
-  written in Chinese numerals too), 18/15
-  digit resident ID numbers and e-mail addresses in free text with ``[phone]``, ``[id]``, ``[email]``,
-  however their digits are written (full-width ``１３８…``, other Unicode digits, mixed widths).
+* ``journey_scrub(text)``: replaces mobile/landline phone numbers (Chinese formats included; mobiles
+  also in Chinese numerals), 18/15 digit resident ID numbers and e-mail addresses in free text with
+  ``[phone]``, ``[id]``, ``[email]``, however their digits are written (full-width ``１３８…``,
+  other Unicode digits, mixed widths).
   The only copy of the rule: text re-scrubbed later (the worklist's excerpts) goes through it too
   (``install_scrub_macros`` installs it without the key).
 """
