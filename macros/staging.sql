@@ -87,7 +87,8 @@
     * a row refused by a quality gate since (quarantine.rows; it may have been the latest version), or
     * its built row from a file since re-delivered with other content (the earlier batch's raw rows
       were deleted, raw.load_manifest marks it `superseded`).
-  The pre-hook writes those keys to a temp table `<model>__changed` and deletes them from the model;
+  The pre-hook writes those keys to a temp table `<model>__changed`, appends them to the change feed
+  (macros/change_feed.sql; a build in full appends "every key") and deletes them from the model;
   the model then appends them recomputed from raw (a key with nothing left in raw stays deleted, as a
   full rebuild leaves it). `--full-refresh` rebuilds from all of raw.
 
@@ -144,6 +145,10 @@
         select {{ key_column }} from {{ this }}
         where _batch_id in (select batch_id from ({{ batches_superseded_since(since) }}));
     delete from {{ this }} where {{ key_column }} in (select changed_key from {{ changed_keys_relation() }});
+    -- what downstream incremental models must recompute (macros/change_feed.sql)
+    {{ change_feed_record('select changed_key from ' ~ changed_keys_relation()) }};
+    {%- else %}
+    {{ change_feed_record_all() }};
     {%- endif %}
     -- this build takes in everything stamped up to now (a failed nightly discards its working copy,
     -- and the watermark with it)

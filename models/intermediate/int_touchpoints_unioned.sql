@@ -3,11 +3,29 @@
 --   in   = arrival, triage, provider seen and departure of visits
 --   post = survey responses, follow-up calls, complaints and online reviews
 -- channel_code is NULL where a channel does not apply (in-visit events, surveys, reviews).
+--
+-- Incremental through the change feed (macros/change_feed.sql, macros/change_feed_consumers.sql): a run
+-- rebuilds only the touchpoints whose source record, encounter or campaign its producers rebuilt
+-- since the last build (the pre-hook deletes them, the model appends them recomputed; one whose
+-- source is gone stays deleted), and records the touchpoint ids it rebuilt for fct_touchpoints.
+-- It recomputes everything when a producer was built in full. Seed or var edits need --full-refresh.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ touchpoints_pre_hook() }}",
+    post_hook="{{ touchpoints_post_hook() }}"
+) }}
+-- depends_on: {{ ref('stg_ehr__encounter_locations') }}
+{%- set changed_only = is_incremental() and not change_feed_needs_full(touchpoint_producers()) %}
 with
 
 touches as (
 
     select * from {{ ref('stg_crm__touches') }}
+    {%- if changed_only %}
+    where touch_id in ({{ changed_touchpoint_sources('touch') }}) or campaign_id in ({{ changed_touchpoint_sources('campaign') }})
+    {%- endif %}
 
 ),
 
@@ -20,6 +38,9 @@ campaigns as (
 appointments as (
 
     select * from {{ ref('stg_ehr__appointments') }}
+    {%- if changed_only %}
+    where appointment_id in ({{ changed_touchpoint_sources('appointment') }})
+    {%- endif %}
 
 ),
 
@@ -32,24 +53,36 @@ encounters as (
 survey_responses as (
 
     select * from {{ ref('stg_ehr__questionnaire_responses') }}
+    {%- if changed_only %}
+    where response_id in ({{ changed_touchpoint_sources('response') }}) or encounter_id in ({{ changed_touchpoint_sources('encounter') }})
+    {%- endif %}
 
 ),
 
 follow_ups as (
 
     select * from {{ ref('stg_relations__follow_ups') }}
+    {%- if changed_only %}
+    where follow_up_id in ({{ changed_touchpoint_sources('follow_up') }}) or encounter_id in ({{ changed_touchpoint_sources('encounter') }})
+    {%- endif %}
 
 ),
 
 complaints as (
 
     select * from {{ ref('stg_relations__complaints') }}
+    {%- if changed_only %}
+    where complaint_id in ({{ changed_touchpoint_sources('complaint') }})
+    {%- endif %}
 
 ),
 
 reviews as (
 
     select * from {{ ref('stg_relations__reviews') }}
+    {%- if changed_only %}
+    where review_id in ({{ changed_touchpoint_sources('review') }})
+    {%- endif %}
 
 ),
 
@@ -115,6 +148,9 @@ visit_events as (
             {'touchpoint_type': 'departure', 'occurred_at': encounters.departed_at}
         ]) as event_list (events)
     where encounters.is_visit
+    {%- if changed_only %}
+      and encounters.encounter_id in ({{ changed_touchpoint_sources('encounter') }})
+    {%- endif %}
 
 ),
 

@@ -22,7 +22,14 @@ data. The second batch is chosen so each path of the incremental filters is exer
   touch t-001 re-delivered (replaces) and t-002 re-delivered but refused (the first delivery stays);
 * two old files re-delivered without a record, far outside the lookback and with no newer load
   stamp pointing at what changed: enc-010 must leave fct_encounters (the post-hook), and enc-200
-  (P5's second visit, first loaded with the first batch) lose its survey and become the first visit.
+  (P5's second visit, first loaded with the first batch) lose its survey and become the first visit;
+* a Location exported for the first time (area-c-01, a treatment room the first build read as a
+  waiting area from its label): enc-201 (P6's only visit, 2026-03-23, outside the lookback, nothing
+  newer loaded for it or P6) gains a provider-seen time, in fct_encounters and as a touchpoint (the
+  change feed);
+* campaign cmp-002 re-sent with a department (its anonymous touch t-003 changed nothing), review
+  r-002 re-sent with a corrected time, complaint c-002 re-sent naming its department: the
+  touchpoints of each follow (the change feed of every kind of touchpoint source).
 """
 
 from __future__ import annotations
@@ -49,7 +56,11 @@ PATIENT_X = "a" * 64  # known to the CRM first, to the EHR only in the second ba
 PATIENT_3 = "6331cc4c59c95ae2f1b21cbdedcf438d97b935699f58ec8cea3d9a380e48783a"
 PATIENT_1 = "fee7aa1e3c45ac73ef799b546787be7fcdac32b667920d7972d8c47768aab0eb"
 MARKER = "'enc-012#99' as encounter_location_id, 'enc-012' as encounter_id, 99 as location_index"
+# a touchpoint no source changed (a review that is not in raw): a run that recomputed every
+# touchpoint would delete it from both tables
+TOUCHPOINT_MARKER = "'review:rv-marker' as touchpoint_id, 'review' as touchpoint_type, 'rv-marker' as source_record_id"
 PATIENT_5 = "d7b9bd5154ff31067fb7760739fa977a7f6243f5602955efad3696d02e1887cb"  # enc-010's, no Patient resource
+PATIENT_6 = "b" * 64  # enc-201's, no Patient resource
 
 FIRST_BATCH = f"""
 insert into raw.crm_touches values
@@ -68,6 +79,17 @@ insert into raw.ehr_questionnaire_response values
       "authored": "2026-03-25T18:00:00+08:00",
       "item": [{{"linkId": "nps", "answer": [{{"valueInteger": 9}}]}}]}}'::json,
      'ehr/2026-03-26/QuestionnaireResponse.ndjson', 1, 'b-2601', date '2026-03-26', timestamp '2026-03-26 16:00:00');
+-- P6's only visit: its one location, area-c-01, has no Location resource yet ("waiting area" by its label)
+insert into raw.ehr_encounter values
+    ('enc-201', '{{"resourceType": "Encounter", "id": "enc-201", "status": "finished", "class": {{"code": "EMER"}},
+      "subject": {{"reference": "Patient/{PATIENT_6}"}}, "serviceType": {{"coding": [{{"code": "emergency"}}]}},
+      "period": {{"start": "2026-03-23T10:00:00+08:00", "end": "2026-03-23T11:00:00+08:00"}},
+      "statusHistory": [{{"status": "arrived", "period": {{"start": "2026-03-23T10:00:00+08:00"}}}},
+                        {{"status": "finished", "period": {{"start": "2026-03-23T11:00:00+08:00"}}}}],
+      "location": [{{"location": {{"reference": "Location/area-c-01", "display": "ED waiting area C"}},
+                     "period": {{"start": "2026-03-23T10:05:00+08:00", "end": "2026-03-23T10:55:00+08:00"}}}}],
+      "meta": {{"lastUpdated": "2026-03-23T11:01:00+08:00"}}}}'::json,
+     'ehr/2026-03-23/Encounter.ndjson', 1, 'b-2301', date '2026-03-23', timestamp '2026-03-23 16:00:00');
 """
 
 
@@ -114,6 +136,11 @@ def _second_batch() -> str:
         "serviceType": [{"coding": [{"code": "pediatrics"}]}], "schedule": {"reference": "Schedule/clinic-pe-1"},
         "meta": {"lastUpdated": "2026-04-26T23:00:00+08:00"},
     }
+    area_c_01 = {
+        "resourceType": "Location", "id": "area-c-01", "name": "ED area C",
+        "type": [{"coding": [{"system": "https://journey.example/fhir/CodeSystem/location-role",
+                              "code": "treatment-room"}]}],
+    }
     enc_002_newer = {
         "resourceType": "Encounter", "id": "enc-002", "status": "cancelled", "class": {"code": "EMER"},
         "subject": {"reference": "Patient/x"}, "meta": {"lastUpdated": "2026-04-26T08:00:00+08:00"},
@@ -123,6 +150,8 @@ def _second_batch() -> str:
 insert into raw.ehr_slot values
     {_fhir(slot_001_resent, 'ehr/2026-02-20/Slot.002.ndjson', '2026-02-20', loaded)},
     {_fhir(slot_003_new_drop, 'ehr/2026-04-26/Slot.ndjson', '2026-04-26', loaded)};
+insert into raw.ehr_location values
+    {_fhir(area_c_01, 'ehr/2026-04-26/Location.ndjson', '2026-04-26', loaded)};
 insert into raw.ehr_encounter values
     {_fhir(enc_002_newer, 'ehr/2026-04-26/Encounter.002.ndjson', '2026-04-26', loaded)};
 -- t-001 re-delivered as a click (replaces the impression); t-002 re-delivered by SMS (refused below)
@@ -164,6 +193,16 @@ delete from raw.ehr_encounter where _batch_id = 'b-2201';
 insert into raw.ehr_encounter values
     {_fhir(enc_007_in_error, 'ehr/2026-04-26/Encounter.ndjson', '2026-04-26', loaded)},
     {_fhir(first_visit_of_x, 'ehr/2026-04-26/Encounter.001.ndjson', '2026-04-26', loaded)};
+insert into raw.crm_campaigns values
+    ('cmp-002', '一季度搜索推广', 'search_ads', 'search', 'cardiology', '2026-01-01', '2026-03-31', '50000',
+     'crm/2026-04-26/campaigns.csv', 1, 'b-late', date '2026-04-26', timestamp '{loaded}');
+insert into raw.relations_reviews values
+    ('r-002', 'google', null, '2', 'Parking was hard to find', '2026-03-22T09:00:00',
+     'relations/2026-04-26/reviews.jsonl', 1, 'b-late', date '2026-04-26', timestamp '{loaded}');
+insert into raw.relations_complaints values
+    ('c-002', '', '', 'emergency', '2026-04-03 09:00:00', '2026-04-07 09:30:00', '2026-04-08 11:00:00', 'billing',
+     'web', 'Charged twice for parking', 'relations/2026-04-26/complaints.csv', 1, 'b-late', date '2026-04-26',
+     timestamp '{loaded}');
 insert into raw.relations_follow_ups values
     ('fu-100', 'enc-004', '3', '2026-03-06T10:00:00', '2026-03-06T10:05:00', '2026-03-06T10:20:00', 'reached',
      'relations/2026-04-26/follow_ups.csv', 1, 'b-late', date '2026-04-26', timestamp '{loaded}');
@@ -230,7 +269,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     _dbt(incremental_db, target, *BUILD)
     # A marker for enc-012 (no location elements; loaded on 2026-04-10, after the latest encounter that
     # has one, and unchanged since): a run that re-read enc-012 would delete it.
-    _load(incremental_db, f"insert into staging.stg_ehr__encounter_locations by name select {MARKER}")
+    _load(incremental_db, f"insert into staging.stg_ehr__encounter_locations by name select {MARKER}",
+          *(f"insert into {table} by name select {TOUCHPOINT_MARKER}"
+            for table in ("intermediate.int_touchpoints_unioned", "marts.fct_touchpoints")))
     _load(incremental_db, _second_batch())
     _dbt(incremental_db, target, "run", "--select", "staging")  # the nightly's stage step
     with duckdb.connect(str(incremental_db), read_only=True) as conn:  # the stage step built the newer enc-002
@@ -244,14 +285,22 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
             "select count(*) from staging.stg_ehr__encounter_locations where encounter_location_id = 'enc-012#99'"
         ).fetchone()
         conn.execute("delete from staging.stg_ehr__encounter_locations where encounter_location_id = 'enc-012#99'")
+        touchpoints_kept = [
+            conn.execute(f"select count(*) from {table} where touchpoint_id = 'review:rv-marker'").fetchone()[0]
+            for table in ("intermediate.int_touchpoints_unioned", "marts.fct_touchpoints")
+        ]
+        for table in ("intermediate.int_touchpoints_unioned", "marts.fct_touchpoints"):
+            conn.execute(f"delete from {table} where touchpoint_id = 'review:rv-marker'")
     (work / "marker_kept.json").write_text(json.dumps(kept), encoding="utf-8")
+    (work / "touchpoint_marker_kept.json").write_text(json.dumps(touchpoints_kept), encoding="utf-8")
     model_path = Path("journey", "models", "marts", "access", "fct_encounters.sql")
     # what the second run compiled (the model's select) and ran (the materialization's statements)
     slots_path = Path("journey", "models", "staging", "ehr", "stg_ehr__slots.sql")
     access_path = Path("journey", "models", "marts", "access", "metrics_access_weekly.sql")
+    touchpoints_path = Path("journey", "models", "intermediate", "int_touchpoints_unioned.sql")
     compiled_fct_encounters = "".join(
         (target / kind / path).read_text(encoding="utf-8")
-        for path in (model_path, slots_path, access_path) for kind in ("compiled", "run")
+        for path in (model_path, slots_path, access_path, touchpoints_path) for kind in ("compiled", "run")
     )
 
     _load(rebuilt_db, FIXTURE.read_text(encoding="utf-8"), FIRST_BATCH, _second_batch(), GATE_REFUSALS)
@@ -268,6 +317,20 @@ def test_second_run_took_the_incremental_path(built: tuple[Path, Path, Path]) ->
     assert 'delete from "incremental"."marts"."fct_encounters"' in compiled  # and merged by delete+insert
     # metrics_access_weekly computes only counting days it does not hold (after its pre-hook)
     assert 'and snapshot_date not in (select count_date from "incremental"."marts"."metrics_access_weekly")' in compiled
+    # int_touchpoints_unioned reads only the source records the change feed names
+    assert "where appointment_id in (select changed_key from int_touchpoints_unioned__changed" in compiled
+
+
+def test_touchpoints_are_rebuilt_from_the_change_feed_only(built: tuple[Path, Path, Path]) -> None:
+    # the marker touchpoint (no source of it changed) survived in both tables: nothing else was recomputed
+    assert json.loads(built[2].with_name("touchpoint_marker_kept.json").read_text(encoding="utf-8")) == [1, 1]
+    with duckdb.connect(str(built[0]), read_only=True) as conn:
+        # every consumer read every row: the on-run-end hook pruned the feed
+        assert conn.execute("select count(*) from ops.change_feed").fetchone() == (0,)
+        consumers = conn.execute(
+            "select consumer, count(*) from ops.change_feed_positions group by all order by all"
+        ).fetchall()
+    assert consumers == [("fct_encounters", 6), ("fct_touchpoints", 2), ("int_touchpoints_unioned", 11)]
 
 
 def test_a_changed_snapshot_recounts_its_week(built: tuple[Path, Path, Path]) -> None:
@@ -356,6 +419,24 @@ def test_late_and_changed_records_reach_the_incremental_facts(built: tuple[Path,
         assert conn.execute(
             "select count(*) from marts.fct_touchpoints where touchpoint_id = 'follow_up_call:fu-100'"
         ).fetchone() == (1,)
+        # cmp-002 now names cardiology, c-002 emergency; r-002 was posted at 09:00 (UTC+8: 01:00 UTC)
+        assert conn.execute(
+            "select touchpoint_id, department_code, occurred_at::varchar from marts.fct_touchpoints "
+            "where touchpoint_id in ('crm_click:t-003', 'complaint:c-002', 'review:r-002') order by 1"
+        ).fetchall() == [
+            ("complaint:c-002", "emergency", "2026-04-03 01:00:00"),
+            ("crm_click:t-003", "cardiology", "2026-02-24 04:00:00"),
+            ("review:r-002", "unknown", "2026-03-22 01:00:00"),
+        ]
+        # area-c-01 is a treatment room: enc-201 (no in-progress status) saw a provider on entering it
+        # at 10:05 (+08:00), 5 minutes after arriving
+        assert conn.execute(
+            "select provider_seen_at::varchar, provider_seen_source, door_to_provider_min from marts.fct_encounters "
+            "where encounter_id = 'enc-201'"
+        ).fetchone() == ("2026-03-23 02:05:00", "location", 5.0)
+        assert conn.execute(
+            "select occurred_at::varchar from marts.fct_touchpoints where touchpoint_id = 'provider_seen:enc-201'"
+        ).fetchone() == ("2026-03-23 02:05:00",)
 
 
 def test_incremental_history_equals_full_rebuild(built: tuple[Path, Path, Path]) -> None:

@@ -12,17 +12,22 @@
 --     visit number differs from what the inputs give now,
 -- and the post-hook deletes encounters no longer in the inputs (a re-delivered Encounter file
 -- without them). The whole patient is rebuilt because visit_number / is_first_visit depend on the
--- patient's other visits. Seed edits (departments, wait targets) and Location re-exports need
--- `--full-refresh`.
+-- patient's other visits. Also rebuilt: the encounters at a Location re-exported since (its role
+-- decides derived times), read from the change feed (macros/change_feed.sql), and every encounter
+-- when a staging input was built in full (a staging definition change). Seed edits (departments,
+-- wait targets) need `--full-refresh`.
 {{ config(
     materialized='incremental',
     unique_key='encounter_id',
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
     post_hook=[
-        "{% if is_incremental() %}delete from {{ this }} where encounter_id not in (select encounter_id from {{ ref('int_encounter_waits_derived') }}){% endif %}"
+        "{% if is_incremental() %}delete from {{ this }} where encounter_id not in (select encounter_id from {{ ref('int_encounter_waits_derived') }}){% endif %}",
+        "{{ change_feed_commit(fct_encounter_producers()) }}"
     ]
 ) }}
+-- depends_on: {{ ref('stg_ehr__encounter_locations') }}
+{%- set changed_only = is_incremental_with('source_loaded_at') and not change_feed_needs_full(fct_encounter_producers()) %}
 {%- set stay_max_hours = "case when encounter_class = 'IMP' then null else " ~ var('max_wait_hours') ~ " end" %}
 with
 
@@ -97,7 +102,7 @@ inputs_loaded as (
 
 ),
 
-{% if is_incremental_with("source_loaded_at") -%}
+{% if changed_only -%}
 built as (
 
     {{ incremental_bounds('arrived_local_date') }}
@@ -123,6 +128,10 @@ changed_encounters as (
        or existing.visit_number is distinct from visits.visit_number
        or existing.survey_response_id is distinct from primary_responses.response_id
        or existing.appointment_booked_at is distinct from inputs_loaded.appointment_booked_at
+       or inputs_loaded.encounter_id in (
+           select encounter_id from {{ ref('stg_ehr__encounter_locations') }}
+           where location_id in ({{ change_feed_keys('stg_ehr__locations') }})
+       )
 
 ),
 

@@ -2,6 +2,12 @@
 -- an EHR resource (encounter, appointment, survey) references without a Patient resource, and the
 -- `unknown` member. CRM touches and complaints may name people the EHR has not exported yet: their
 -- facts use `unknown` until the Patient lands (every build is a full rebuild, so they resolve then).
+-- A producer of the change feed (macros/change_feed.sql): the keys that joined or left the table,
+-- which decide whether fct_touchpoints resolves a touchpoint to its patient or to `unknown`.
+{{ config(
+    pre_hook="{{ change_feed_keep_keys('patient_key') }}",
+    post_hook="{{ change_feed_record_key_changes('patient_key') }}"
+) }}
 with
 
 patients as (

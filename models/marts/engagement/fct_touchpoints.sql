@@ -1,23 +1,18 @@
 -- One row per touchpoint of the patient journey (pre / in / post visit).
 --
--- Incremental (delete+insert on touchpoint_id). Each run rebuilds the touchpoints that
---   * occurred within var('late_lookback_days') days of the latest one already built, or
---   * are not built yet, or
---   * have an input (the record, its encounter, its campaign) loaded after the latest
---     source_loaded_at already built, or
---   * still point at the `unknown` patient although the source names one (the Patient may have
---     landed since),
--- and the post-hook deletes touchpoints whose source record no longer yields one (e.g. an encounter
--- re-sent as entered-in-error). Seed edits need `--full-refresh`.
+-- Incremental through the change feed (macros/change_feed.sql): a run rebuilds only the touchpoints
+-- int_touchpoints_unioned rebuilt since the last one (a touchpoint gone from it stays deleted) and
+-- those of patients that joined or left dim_patient (a CRM touch or complaint resolves to its
+-- patient once the EHR exports them, to `unknown` before). The pre-hook deletes them, the model
+-- appends them recomputed. Seed edits (departments, channels) need `--full-refresh`.
 {{ config(
     materialized='incremental',
-    unique_key='touchpoint_id',
-    incremental_strategy='delete+insert',
+    incremental_strategy='append',
     on_schema_change='sync_all_columns',
-    post_hook=[
-        "{% if is_incremental() %}delete from {{ this }} where touchpoint_id not in (select touchpoint_id from {{ ref('int_touchpoints_unioned') }}){% endif %}"
-    ]
+    pre_hook="{{ fct_touchpoints_pre_hook() }}",
+    post_hook="{{ change_feed_commit(fct_touchpoint_producers()) }}"
 ) }}
+{%- set changed_only = is_incremental() and not change_feed_needs_full(fct_touchpoint_producers()) %}
 with
 
 touchpoints as (
@@ -44,34 +39,15 @@ patients as (
 
 ),
 
-{% if is_incremental_with("source_loaded_at") -%}
-built as (
-
-    {{ incremental_bounds('occurred_local_date') }}
-
-),
-
 in_scope as (
 
-    select touchpoints.touchpoint_id
-    from touchpoints
-    cross join built
-    left join {{ this }} as existing
-        on touchpoints.touchpoint_id = existing.touchpoint_id
-    where existing.touchpoint_id is null
-       or touchpoints.source_loaded_at > built.max_source_loaded_at
-       or {{ to_local_date('touchpoints.occurred_at') }}
-            >= built.max_event_date - interval {{ var('late_lookback_days') }} day
-       or (existing.patient_key = 'unknown' and touchpoints.patient_key is not null)
-
-),
-{%- else -%}
-in_scope as (
-
+    {% if changed_only -%}
+    select changed_key as touchpoint_id from {{ changed_keys_relation() }}
+    {%- else -%}
     select touchpoint_id from touchpoints
+    {%- endif %}
 
 ),
-{%- endif %}
 
 final as (
 

@@ -1,10 +1,16 @@
 -- One row per campaign: upsert by campaign_id, the latest drop wins.
+-- Incremental by campaign_id (macros/staging.sql, "Incremental staging"): a producer of the change feed
+-- int_touchpoints_unioned reads (macros/change_feed.sql).
+{{ config(pre_hook="{{ text_staging_hook('crm', 'crm_campaigns', 'campaigns', 'campaign_id', 'campaign_id') }}") }}
 with
 
 source as (
 
     select * from {{ raw_source('crm', 'crm_campaigns',
         ['campaign_id', 'name', 'type', 'channel', 'department', 'start_date', 'end_date', 'budget']) }}
+    {% if is_incremental() %}
+    where {{ clean_text('campaign_id') }} in (select changed_key from {{ changed_keys_relation() }})
+    {% endif %}
 
 ),
 

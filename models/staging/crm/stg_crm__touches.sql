@@ -1,12 +1,7 @@
 -- One row per CRM touch (the latest delivery of each touch_id wins).
 -- Incremental by touch_id (macros/staging.sql, "Incremental staging"): touches are the largest
 -- CSV/JSONL source and grow every day.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ text_staging_hook('crm', 'crm_touches', 'touches', 'touch_id', 'touch_id') }}"
-) }}
+{{ config(pre_hook="{{ text_staging_hook('crm', 'crm_touches', 'touches', 'touch_id', 'touch_id') }}") }}
 with
 
 source as (

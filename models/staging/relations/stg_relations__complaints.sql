@@ -1,3 +1,6 @@
+-- Incremental by complaint_id (macros/staging.sql, "Incremental staging"): a producer of the change feed
+-- int_touchpoints_unioned reads (macros/change_feed.sql).
+{{ config(pre_hook="{{ text_staging_hook('relations', 'relations_complaints', 'complaints', 'complaint_id', 'complaint_id') }}") }}
 with
 
 source as (
@@ -5,6 +8,9 @@ source as (
     select * from {{ raw_source('relations', 'relations_complaints',
         ['complaint_id', 'patient_id', 'encounter_id', 'department', 'received_at', 'first_response_at',
          'resolved_at', 'category', 'channel', 'description']) }}
+    {% if is_incremental() %}
+    where {{ clean_text('complaint_id') }} in (select changed_key from {{ changed_keys_relation() }})
+    {% endif %}
 
 ),
 

@@ -1,9 +1,15 @@
+-- Incremental by follow_up_id (macros/staging.sql, "Incremental staging"): a producer of the change feed
+-- int_touchpoints_unioned reads (macros/change_feed.sql).
+{{ config(pre_hook="{{ text_staging_hook('relations', 'relations_follow_ups', 'follow_ups', 'follow_up_id', 'follow_up_id') }}") }}
 with
 
 source as (
 
     select * from {{ raw_source('relations', 'relations_follow_ups',
         ['follow_up_id', 'encounter_id', 'planned_day', 'planned_at', 'attempted_at', 'completed_at', 'outcome']) }}
+    {% if is_incremental() %}
+    where {{ clean_text('follow_up_id') }} in (select changed_key from {{ changed_keys_relation() }})
+    {% endif %}
 
 ),
 

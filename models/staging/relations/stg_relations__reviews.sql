@@ -1,9 +1,15 @@
+-- Incremental by review_id (macros/staging.sql, "Incremental staging"): a producer of the change feed
+-- int_touchpoints_unioned reads (macros/change_feed.sql).
+{{ config(pre_hook="{{ text_staging_hook('relations', 'relations_reviews', 'reviews', 'review_id', 'review_id') }}") }}
 with
 
 source as (
 
     select * from {{ raw_source('relations', 'relations_reviews',
         ['review_id', 'platform', 'department', 'rating', 'text', 'posted_at']) }}
+    {% if is_incremental() %}
+    where {{ clean_text('review_id') }} in (select changed_key from {{ changed_keys_relation() }})
+    {% endif %}
 
 ),
 

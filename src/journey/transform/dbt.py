@@ -62,6 +62,8 @@ def _summarise(command: str, target: Path) -> DbtResult:
     failures = []
     for result in payload.get("results", []):
         status = str(result.get("status"))
+        if status == "success" and str(result.get("unique_id", "")).startswith("operation."):
+            continue  # a project hook (on-run-end: the change-feed prune) that ran; not a node
         counts[status] = counts.get(status, 0) + 1
         if status in {"error", "fail"}:
             failures.append(f"{result.get('unique_id')}: {(result.get('message') or '').strip()}")

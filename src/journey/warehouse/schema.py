@@ -85,6 +85,22 @@ create table if not exists ops.staging_watermarks (
     recorded_at timestamp not null
 );
 
+-- the change feed (macros/change_feed.sql): keys a model rebuilt (a null key: all of them, a full
+-- build), in order; each incremental consumer reads what its producers wrote since its position
+create sequence if not exists ops.change_feed_sequence;
+create table if not exists ops.change_feed (
+    producer varchar not null,
+    changed_key varchar,
+    position bigint not null default nextval('ops.change_feed_sequence')
+);
+create table if not exists ops.change_feed_positions (
+    consumer varchar not null,
+    producer varchar not null,
+    position bigint not null,
+    recorded_at timestamp not null,
+    primary key (consumer, producer)
+);
+
 create table if not exists raw.ehr_other (
     resource_type varchar,
     resource_id varchar,
