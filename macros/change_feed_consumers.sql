@@ -1,5 +1,43 @@
 {#- What each consumer of the change feed (macros/change_feed.sql) reads, and its hooks. -#}
 
+{#- The encounters with a location element at a Location re-exported since this consumer last read
+    stg_ehr__locations: a location's role decides their derived times (the consumer declares
+    `-- depends_on: ref('stg_ehr__encounter_locations')` when it does not read that model itself). -#}
+{% macro encounters_at_changed_locations() -%}
+    select encounter_locations.encounter_id
+    from {{ ref('stg_ehr__encounter_locations') }} as encounter_locations
+    where encounter_locations.location_id in ({{ change_feed_keys('stg_ehr__locations') }})
+{%- endmacro %}
+
+{#-
+  int_encounter_waits_derived. An encounter is rebuilt when its latest version, status history or
+  locations changed, or a Location one of its location elements names was re-exported.
+-#}
+{% macro encounter_waits_producers() -%}
+    {{ return([
+        'stg_ehr__encounters', 'stg_ehr__encounter_status_history', 'stg_ehr__encounter_locations',
+        'stg_ehr__locations'
+    ]) }}
+{%- endmacro %}
+
+{#- Its pre-hook: the changed encounters into `<model>__changed`, deleted from the model (or, when
+    it must recompute everything, every row). -#}
+{% macro encounter_waits_pre_hook() -%}
+    {%- if is_incremental() and change_feed_needs_full(encounter_waits_producers()) -%}
+    delete from {{ this }}
+    {%- elif is_incremental() -%}
+    create or replace temp table {{ changed_keys_relation() }} as
+        {{ change_feed_keys('stg_ehr__encounters') }}
+        union
+        {{ change_feed_keys('stg_ehr__encounter_status_history') }}
+        union
+        {{ change_feed_keys('stg_ehr__encounter_locations') }}
+        union
+        {{ encounters_at_changed_locations() }};
+    delete from {{ this }} where encounter_id in (select changed_key from {{ changed_keys_relation() }})
+    {%- endif -%}
+{%- endmacro %}
+
 {#-
   int_touchpoints_unioned. A touchpoint is rebuilt when its
   source record changed (a CRM touch, appointment, survey response, follow-up call, complaint or
@@ -37,9 +75,7 @@
         select '{{ kind }}' as kind, changed_key from ({{ change_feed_keys(producer) }})
         union
         {%- endfor %}
-        select 'encounter', encounter_locations.encounter_id
-        from {{ ref('stg_ehr__encounter_locations') }} as encounter_locations
-        where encounter_locations.location_id in ({{ change_feed_keys('stg_ehr__locations') }})
+        select 'encounter', encounter_id from ({{ encounters_at_changed_locations() }})
 {%- endmacro %}
 
 {#- The touchpoints (rows of a touchpoint-shaped relation) a changed source rebuilds. -#}

@@ -2,23 +2,41 @@
 -- EHRs record them (statusHistory and location periods, with Encounter.period as the fallback),
 -- each with the element it came from, plus the LWBS and "is a visit" flags.
 -- Rules: data/README.md, "Encounter".
+--
+-- Incremental through the change feed (macros/change_feed.sql, macros/change_feed_consumers.sql): a
+-- run rebuilds only the encounters whose latest version, status history or locations the staging
+-- models rebuilt, or with a location at a Location re-exported since (the pre-hook deletes them, the
+-- model appends them recomputed; one no longer staged stays deleted), and every encounter when one
+-- of those was rebuilt in full.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ encounter_waits_pre_hook() }}",
+    post_hook="{{ change_feed_commit(encounter_waits_producers()) }}"
+) }}
+{%- set changed_only = is_incremental() and not change_feed_needs_full(encounter_waits_producers()) %}
+{%- set in_scope = "where encounter_id in (select changed_key from " ~ changed_keys_relation() ~ ")" if changed_only else "" %}
 with
 
 encounters as (
 
     select * from {{ ref('stg_ehr__encounters') }}
+    {{ in_scope }}
 
 ),
 
 status_history as (
 
     select * from {{ ref('stg_ehr__encounter_status_history') }}
+    {{ in_scope }}
 
 ),
 
 encounter_locations as (
 
     select * from {{ ref('stg_ehr__encounter_locations') }}
+    {{ in_scope }}
 
 ),
 

@@ -298,9 +298,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     slots_path = Path("journey", "models", "staging", "ehr", "stg_ehr__slots.sql")
     access_path = Path("journey", "models", "marts", "access", "metrics_access_weekly.sql")
     touchpoints_path = Path("journey", "models", "intermediate", "int_touchpoints_unioned.sql")
+    waits_path = Path("journey", "models", "intermediate", "int_encounter_waits_derived.sql")
     compiled_fct_encounters = "".join(
         (target / kind / path).read_text(encoding="utf-8")
-        for path in (model_path, slots_path, access_path, touchpoints_path) for kind in ("compiled", "run")
+        for path in (model_path, slots_path, access_path, touchpoints_path, waits_path)
+        for kind in ("compiled", "run")
     )
 
     _load(rebuilt_db, FIXTURE.read_text(encoding="utf-8"), FIRST_BATCH, _second_batch(), GATE_REFUSALS)
@@ -319,6 +321,8 @@ def test_second_run_took_the_incremental_path(built: tuple[Path, Path, Path]) ->
     assert 'and snapshot_date not in (select count_date from "incremental"."marts"."metrics_access_weekly")' in compiled
     # int_touchpoints_unioned reads only the source records the change feed names
     assert "where appointment_id in (select changed_key from int_touchpoints_unioned__changed" in compiled
+    # and int_encounter_waits_derived only the encounters it names
+    assert "where encounter_id in (select changed_key from int_encounter_waits_derived__changed)" in compiled
 
 
 def test_touchpoints_are_rebuilt_from_the_change_feed_only(built: tuple[Path, Path, Path]) -> None:
@@ -330,7 +334,10 @@ def test_touchpoints_are_rebuilt_from_the_change_feed_only(built: tuple[Path, Pa
         consumers = conn.execute(
             "select consumer, count(*) from ops.change_feed_positions group by all order by all"
         ).fetchall()
-    assert consumers == [("fct_encounters", 6), ("fct_touchpoints", 2), ("int_touchpoints_unioned", 11)]
+    assert consumers == [
+        ("fct_encounters", 6), ("fct_touchpoints", 2), ("int_encounter_waits_derived", 4),
+        ("int_touchpoints_unioned", 11),
+    ]
 
 
 def test_a_changed_snapshot_recounts_its_week(built: tuple[Path, Path, Path]) -> None:

@@ -128,10 +128,7 @@ changed_encounters as (
        or existing.visit_number is distinct from visits.visit_number
        or existing.survey_response_id is distinct from primary_responses.response_id
        or existing.appointment_booked_at is distinct from inputs_loaded.appointment_booked_at
-       or inputs_loaded.encounter_id in (
-           select encounter_id from {{ ref('stg_ehr__encounter_locations') }}
-           where location_id in ({{ change_feed_keys('stg_ehr__locations') }})
-       )
+       or inputs_loaded.encounter_id in ({{ encounters_at_changed_locations() }})
 
 ),
 

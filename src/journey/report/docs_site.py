@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import shutil
 import threading
 from dataclasses import dataclass, field
 from html import escape
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from journey.config import Settings
 from journey.errors import JourneyError
-from journey.warehouse.publish import require_published_warehouse
+from journey.warehouse.publish import copy_file, require_published_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ def build_dbt_docs(settings: Settings) -> Path:
     copy = settings.warehouse_dir / "docs" / settings.work_path.name
     copy.parent.mkdir(parents=True, exist_ok=True)
     try:
-        shutil.copyfile(published, copy)
+        copy_file(published, copy)
         return build_docs_site(settings, copy)
     finally:
         copy.unlink(missing_ok=True)

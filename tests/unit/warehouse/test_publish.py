@@ -1,5 +1,7 @@
 """Publishing swaps the working copy in atomically; readers of the old file are never disturbed."""
 
+import errno
+import os
 from pathlib import Path
 
 import duckdb
@@ -8,6 +10,7 @@ import pytest
 from journey.config import Settings
 from journey.errors import MissingInput
 from journey.warehouse.publish import (
+    copy_file,
     discard_working_copy,
     prepare_working_copy,
     publish,
@@ -68,3 +71,38 @@ def test_commands_that_read_the_warehouse_need_one_published(tmp_path: Path) -> 
     assert require_published_warehouse(settings) == settings.warehouse_path
     duckdb.connect(str(other)).close()
     assert require_published_warehouse(settings, other) == other
+
+
+def _large_file(path: Path) -> bytes:
+    data = os.urandom(3 << 20) + b"tail"  # an odd size
+    path.write_bytes(data)
+    return data
+
+
+def test_copy_file_copies_every_byte_in_the_kernel(tmp_path: Path) -> None:
+    data = _large_file(tmp_path / "source.bin")
+    copy_file(tmp_path / "source.bin", tmp_path / "target.bin")
+    assert (tmp_path / "target.bin").read_bytes() == data
+
+
+@pytest.mark.parametrize("refusal", [errno.ENOSYS, errno.EXDEV, errno.EOPNOTSUPP])
+def test_copy_file_copies_in_user_space_where_the_kernel_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusal: int
+) -> None:
+    def refuse(*_: object) -> int:
+        raise OSError(refusal, os.strerror(refusal))
+
+    data = _large_file(tmp_path / "source.bin")
+    monkeypatch.setattr(os, "copy_file_range", refuse)
+    copy_file(tmp_path / "source.bin", tmp_path / "target.bin")
+    assert (tmp_path / "target.bin").read_bytes() == data
+
+
+def test_copy_file_reports_other_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*_: object) -> int:
+        raise OSError(errno.EIO, "I/O error")
+
+    _large_file(tmp_path / "source.bin")
+    monkeypatch.setattr(os, "copy_file_range", fail)
+    with pytest.raises(OSError, match="I/O error"):
+        copy_file(tmp_path / "source.bin", tmp_path / "target.bin")
