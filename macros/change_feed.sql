@@ -15,7 +15,8 @@
   consumer's producers have finished writing when it reads.
 
   A row every consumer of its producer has read (or whose producer no consumer reads) is pruned at
-  the end of each dbt invocation (on-run-end: one statement, no model running beside it).
+  the end of each dbt invocation (on-run-end: no model runs beside it), and so are the positions of
+  a consumer no longer in the project or of a producer it no longer reads.
 
   Tables: journey.warehouse.schema (and tests/dbt/fixtures/make_raw_fixture.sql).
 -#}
@@ -96,6 +97,13 @@
 {% macro change_feed_prune() -%}
     {%- set feed = adapter.get_relation(database=target.database, schema='ops', identifier='change_feed') if execute else none -%}
     {%- if feed is not none -%}
+    {%- set models = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | map(attribute='name') | list -%}
+    -- a position nobody reads any more holds the feed back forever: a model since removed or
+    -- renamed, or a producer its consumer no longer reads (its last commit did not include it)
+    delete from ops.change_feed_positions as positions
+    where positions.consumer not in ('{{ models | join("', '") }}')
+       or positions.recorded_at < (select max(latest.recorded_at) from ops.change_feed_positions as latest
+                                   where latest.consumer = positions.consumer);
     delete from ops.change_feed
     where position <= coalesce(
         (select min(positions.position) from ops.change_feed_positions as positions

@@ -271,7 +271,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     # has one, and unchanged since): a run that re-read enc-012 would delete it.
     _load(incremental_db, f"insert into staging.stg_ehr__encounter_locations by name select {MARKER}",
           *(f"insert into {table} by name select {TOUCHPOINT_MARKER}"
-            for table in ("intermediate.int_touchpoints_unioned", "marts.fct_touchpoints")))
+            for table in ("intermediate.int_touchpoints_unioned", "marts.fct_touchpoints")),
+          # positions nobody will advance: a model since removed, a producer fct_touchpoints no longer reads
+          "insert into ops.change_feed_positions values "
+          "('int_retired', 'stg_crm__touches', 0, timestamp '2026-01-01'), "
+          "('fct_touchpoints', 'stg_crm__touches', 0, timestamp '2026-01-01')")
     _load(incremental_db, _second_batch())
     _dbt(incremental_db, target, "run", "--select", "staging")  # the nightly's stage step
     with duckdb.connect(str(incremental_db), read_only=True) as conn:  # the stage step built the newer enc-002
@@ -329,7 +333,8 @@ def test_touchpoints_are_rebuilt_from_the_change_feed_only(built: tuple[Path, Pa
     # the marker touchpoint (no source of it changed) survived in both tables: nothing else was recomputed
     assert json.loads(built[2].with_name("touchpoint_marker_kept.json").read_text(encoding="utf-8")) == [1, 1]
     with duckdb.connect(str(built[0]), read_only=True) as conn:
-        # every consumer read every row: the on-run-end hook pruned the feed
+        # every consumer read every row: the on-run-end hook pruned the feed (and the positions
+        # nobody advances any more, which would have held it back)
         assert conn.execute("select count(*) from ops.change_feed").fetchone() == (0,)
         consumers = conn.execute(
             "select consumer, count(*) from ops.change_feed_positions group by all order by all"
