@@ -77,6 +77,18 @@
     {{ return(run_query(query).columns[0].values()[0] > 0) }}
 {%- endmacro %}
 
+{#- Consumer pre-hook for a model keyed by `key_column`: the keys `changed_keys` (a select whose
+    first column is `changed_key`) names go to `<model>__changed` and leave the model, which then
+    appends them recomputed; when it must recompute everything, every row leaves. -#}
+{% macro change_feed_delete_changed(producers, key_column, changed_keys) -%}
+    {%- if is_incremental() and change_feed_needs_full(producers) -%}
+    delete from {{ this }}
+    {%- elif is_incremental() -%}
+    create or replace temp table {{ changed_keys_relation() }} as {{ changed_keys }};
+    delete from {{ this }} where {{ key_column }} in (select changed_key from {{ changed_keys_relation() }})
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Consumer post-hook: it has now read every producer up to the latest position written. -#}
 {% macro change_feed_commit(producers) -%}
     insert or replace into ops.change_feed_positions

@@ -20,22 +20,18 @@
     ]) }}
 {%- endmacro %}
 
-{#- Its pre-hook: the changed encounters into `<model>__changed`, deleted from the model (or, when
-    it must recompute everything, every row). -#}
+{#- Its pre-hook: the changed encounters leave the model (change_feed_delete_changed). -#}
 {% macro encounter_waits_pre_hook() -%}
-    {%- if is_incremental() and change_feed_needs_full(encounter_waits_producers()) -%}
-    delete from {{ this }}
-    {%- elif is_incremental() -%}
-    create or replace temp table {{ changed_keys_relation() }} as
+    {%- set changed_encounters -%}
         {{ change_feed_keys('stg_ehr__encounters') }}
         union
         {{ change_feed_keys('stg_ehr__encounter_status_history') }}
         union
         {{ change_feed_keys('stg_ehr__encounter_locations') }}
         union
-        {{ encounters_at_changed_locations() }};
-    delete from {{ this }} where encounter_id in (select changed_key from {{ changed_keys_relation() }})
-    {%- endif -%}
+        {{ encounters_at_changed_locations() }}
+    {%- endset -%}
+    {{ change_feed_delete_changed(encounter_waits_producers(), 'encounter_id', changed_encounters) }}
 {%- endmacro %}
 
 {#-
@@ -131,16 +127,13 @@
 {%- endmacro %}
 
 {% macro fct_touchpoints_pre_hook() -%}
-    {%- if is_incremental() and change_feed_needs_full(fct_touchpoint_producers()) -%}
-    delete from {{ this }}
-    {%- elif is_incremental() -%}
-    create or replace temp table {{ changed_keys_relation() }} as
+    {%- set changed_touchpoints -%}
         {{ change_feed_keys('int_touchpoints_unioned') }}
         union
         select touchpoint_id from {{ ref('int_touchpoints_unioned') }}
-        where patient_key in ({{ change_feed_keys('dim_patient') }});
-    delete from {{ this }} where touchpoint_id in (select changed_key from {{ changed_keys_relation() }})
-    {%- endif -%}
+        where patient_key in ({{ change_feed_keys('dim_patient') }})
+    {%- endset -%}
+    {{ change_feed_delete_changed(fct_touchpoint_producers(), 'touchpoint_id', changed_touchpoints) }}
 {%- endmacro %}
 
 {#- fct_encounters reads the feed of its staging inputs to learn that one was built in full (then it
