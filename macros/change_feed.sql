@@ -7,7 +7,8 @@
   appends one row with a null key ("any key may have changed"). Rows are numbered in order
   (`position`, a sequence).
 
-  A *consumer* (int_touchpoints_unioned, fct_touchpoints) records in ops.change_feed_positions, per
+  A *consumer* (int_touchpoints_unioned, fct_touchpoints, int_encounter_waits_derived, fct_encounters;
+  macros/change_feed_consumers.sql says what each reads) records in ops.change_feed_positions, per
   producer it reads, the last position it has taken in. An incremental run recomputes only the keys
   its producers wrote after those positions; it recomputes everything (as a full build would) when
   it has no position for some producer (its first incremental run, or a producer new to it) or a
@@ -105,7 +106,8 @@
         ) as producers
 {%- endmacro %}
 
-{#- on-run-end: drop the rows every consumer of their producer has read. -#}
+{#- on-run-end: drop the positions nobody advances any more, then the rows every consumer of their
+    producer has read. -#}
 {% macro change_feed_prune() -%}
     {%- set feed = adapter.get_relation(database=target.database, schema='ops', identifier='change_feed') if execute else none -%}
     {%- if feed is not none -%}
