@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     )
     duckdb_threads: int = Field(default=2, ge=1)
     duckdb_memory_limit: str = Field(default="4GB")
+    load_workers: int = Field(
+        default=2, ge=1, description="Landed files loaded at once, each on its own connection to the working copy."
+    )
     log_format: Literal["json", "text"] = "text"
     thresholds: Thresholds = Field(default_factory=Thresholds)
     # -- operations (journey serve, alerts, retries, backfill) -------------------------------------

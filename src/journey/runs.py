@@ -1,7 +1,7 @@
 """The nightly job's steps as plain functions (the Prefect flow in flows/nightly.py only sequences
 them). Each step takes the settings and returns a small report; the data stays in DuckDB.
 
-    plan → prepare working copy → load (day by day, in order, one connection) → stage → validate staging
+    plan → prepare working copy → load (day by day, in order, a few files at a time) → stage → validate staging
          → dbt build → validate marts → docs → record → publish
 """
 
@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -157,28 +160,39 @@ def supersede_earlier_versions(conn: duckdb.DuckDBPyConnection, landed: LandedFi
 
 
 def load_days(settings: Settings, work: Path, plan: RunPlan, loaded_at: datetime) -> list[DayLoad]:
-    """Load every planned file into the working copy, drop day by drop day in order, over one connection.
+    """Load every planned file into the working copy, drop day by drop day in order.
 
-    Safe to retry: a file already in the working copy's manifest (loaded by an earlier attempt of
-    this step) is not loaded again, and each file loads in its own transaction.
+    Within a day, first, on one connection, each file is looked up in the working copy's manifest (a
+    file an earlier attempt of this step loaded is not loaded again: the step is safe to retry) and
+    an earlier version of a re-delivered file is superseded. Then the day's files load
+    ``settings.load_workers`` at a time, largest first, each on its own connection and in its own
+    transaction. They only append (raw, quarantine, manifest), so the order they finish in changes
+    nothing: staging orders versions by landing date, file and row, never by load order. DuckDB
+    still checkpoints as it goes (the write-ahead log stayed under 50 MB over 20 days × 1.9).
     """
     conn = open_work(settings, work)
     try:
-        reports = [_load_day(conn, plan, day, loaded_at) for day in plan.days]
+        reports = [_load_day(settings, conn, plan, day, loaded_at) for day in plan.days]
         conn.execute("checkpoint")
     finally:
         conn.close()
     return reports
 
 
-def _load_day(conn: duckdb.DuckDBPyConnection, plan: RunPlan, day: date, loaded_at: datetime) -> DayLoad:
-    loads: list[FileLoad] = []
-    for landed in plan.files_for(day):
+def _load_day(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, plan: RunPlan, day: date, loaded_at: datetime
+) -> DayLoad:
+    files = plan.files_for(day)
+    done: dict[str, FileLoad] = {}
+    pending: list[LandedFile] = []
+    for landed in files:
         if already_loaded(conn, landed):
-            loads.append(_recorded_load(conn, landed))
-            continue
-        supersede_earlier_versions(conn, landed)
-        loads.append(load_file(conn, landed, run_id=plan.run_id, loaded_at=loaded_at))
+            done[landed.relative_path] = _recorded_load(conn, landed)
+        else:
+            supersede_earlier_versions(conn, landed)
+            pending.append(landed)
+    done.update(_load_files(settings, conn, pending, plan.run_id, loaded_at))
+    loads = [done[landed.relative_path] for landed in files]
     report = DayLoad(
         day=day,
         files=len(loads),
@@ -193,6 +207,45 @@ def _load_day(conn: duckdb.DuckDBPyConnection, plan: RunPlan, day: date, loaded_
         day, report.files, report.rows_read, report.rows_loaded, report.rows_quarantined,
     )
     return report
+
+
+def _load_files(
+    settings: Settings, conn: duckdb.DuckDBPyConnection, files: list[LandedFile], run_id: str, loaded_at: datetime
+) -> dict[str, FileLoad]:
+    """Load ``files`` on ``settings.load_workers`` connections (DuckDB cursors: one database, their own
+    temp tables and macros), each worker taking the largest file left, so they finish together. After
+    an error no worker starts another file; the error is raised once the running files are done."""
+    workers = min(settings.load_workers, len(files))
+    if workers <= 1:
+        return {landed.relative_path: load_file(conn, landed, run_id=run_id, loaded_at=loaded_at) for landed in files}
+    queue = deque(sorted(files, key=lambda landed: landed.size_bytes, reverse=True))
+    lock = threading.Lock()
+    failed = threading.Event()
+
+    def worker(cursor: duckdb.DuckDBPyConnection) -> list[FileLoad]:
+        loads = []
+        try:
+            while not failed.is_set():
+                with lock:
+                    if not queue:
+                        break
+                    landed = queue.popleft()
+                loads.append(load_file(cursor, landed, run_id=run_id, loaded_at=loaded_at))
+        except BaseException:
+            failed.set()
+            raise
+        return loads
+
+    cursors = [conn.cursor() for _ in range(workers)]
+    try:
+        for cursor in cursors:
+            install_macros(cursor, settings.pseudonym_key())
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="journey-load") as pool:
+            results = [future.result() for future in [pool.submit(worker, cursor) for cursor in cursors]]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    return {load.relative_path: load for loads in results for load in loads}
 
 
 def _recorded_load(conn: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileLoad:

@@ -1,0 +1,76 @@
+"""The load step (runs.load_days) on several connections: the same raw, quarantine and manifest as one
+connection, every file once, and a failed attempt that a retry completes without loading a file twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from journey.config import Settings
+from journey.generate import generate
+from journey.ops.checksums import table_checksums
+from journey.runs import DayLoad, RunPlan, load_days, plan_run
+
+START = date(2026, 3, 2)
+LOADED_AT = datetime(2026, 3, 4, 2, 0)
+SCHEMAS = ("raw", "quarantine")
+
+
+@pytest.fixture
+def plan(settings: Settings) -> RunPlan:
+    # 2 % defects: some rows are quarantined, so the quarantine table is compared too
+    generate(settings.landing_dir, settings.generator_dir, start=START, days=2, scale=0.02, seed=11, defect_rate=0.02)
+    return plan_run(settings, START + timedelta(days=1), run_id="r-load")
+
+
+def _load(settings: Settings, plan: RunPlan, work: Path, workers: int) -> list[DayLoad]:
+    return load_days(settings.model_copy(update={"load_workers": workers}), work, plan, LOADED_AT)
+
+
+def _tables(work: Path) -> dict[str, dict[str, tuple[int, str]]]:
+    return {schema: table_checksums(work, schema) for schema in SCHEMAS}
+
+
+def test_several_workers_load_what_one_loads_each_file_once(
+    settings: Settings, plan: RunPlan, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    one = _load(settings, plan, tmp_path / "one.duckdb", 1)
+    with caplog.at_level(logging.INFO, logger="journey.ingest.loader"):
+        three = _load(settings, plan, tmp_path / "three.duckdb", 3)
+
+    assert three == one, "the same report per day, in day order"
+    assert [report.day for report in three] == [START, START + timedelta(days=1)]
+    assert sum(report.files for report in three) == len(plan.files) >= 15
+    for report in three:
+        assert report.rows_read == report.rows_loaded + report.rows_quarantined
+    assert sum(report.rows_quarantined for report in three) > 0, "the defects reached quarantine"
+    tables = _tables(tmp_path / "three.duckdb")
+    assert tables == _tables(tmp_path / "one.duckdb")
+    assert tables["raw"]["load_manifest"][0] == len(plan.files), "one manifest row per file"
+    loaders = {record.threadName for record in caplog.records if record.getMessage() == "loaded file"}
+    assert len(loaders) >= 2 and all(name.startswith("journey-load") for name in loaders), loaders
+
+
+def test_a_failed_attempt_stops_and_its_retry_loads_each_remaining_file_once(
+    settings: Settings, plan: RunPlan, tmp_path: Path
+) -> None:
+    reference = tmp_path / "reference.duckdb"
+    _load(settings, plan, reference, 1)
+    # A file vanishes between discovery and load (a flaky share): an OSError, the step's retry case.
+    missing = sorted(plan.files_for(START), key=lambda landed: landed.size_bytes)[len(plan.files_for(START)) // 2]
+    kept = missing.path.read_bytes()
+    missing.path.unlink()
+
+    work = tmp_path / "work.duckdb"
+    with pytest.raises(FileNotFoundError):
+        _load(settings, plan, work, 2)
+    loaded = table_checksums(work, "raw")["load_manifest"][0]
+    assert loaded < len(plan.files_for(START)), "the second day was never started, the missing file not recorded"
+
+    missing.path.write_bytes(kept)
+    retried = _load(settings, plan, work, 2)
+    assert sum(report.files for report in retried) == len(plan.files)
+    assert _tables(work) == _tables(reference), "the retry loaded the rest, nothing twice"
