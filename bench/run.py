@@ -56,8 +56,10 @@ BENCH_SECRET = "bench-only-pseudonymisation-key-not-a-real-secret"
 def child_env(data_dir: Path | None = None, prefect_api_url: str | None = None) -> dict[str, str]:
     """Telemetry off; without ``prefect_api_url`` a flow starts Prefect's temporary API server itself."""
     env = dict(os.environ)
+    # journey from this checkout's src/, whichever checkout the venv was installed from
     env.update(DO_NOT_TRACK="1", GX_ANALYTICS_ENABLED="false", PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               DBT_SEND_ANONYMOUS_USAGE_STATS="false", PYTHONPATH=str(ROOT), JOURNEY_SECRET=BENCH_SECRET)
+               DBT_SEND_ANONYMOUS_USAGE_STATS="false", PYTHONPATH=f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+               JOURNEY_SECRET=BENCH_SECRET)
     env.pop("PREFECT_API_URL", None)
     if prefect_api_url is not None:
         env["PREFECT_API_URL"] = prefect_api_url
