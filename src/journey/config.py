@@ -89,7 +89,14 @@ class Settings(BaseSettings):
         description="Delete a landed file (it holds PII) once loaded and this many days old; 0 or unset = keep.",
     )
     duckdb_threads: int = Field(default=2, ge=1)
-    duckdb_memory_limit: str = Field(default="4GB")
+    duckdb_memory_limit: str = Field(
+        default="3GB",
+        description="DuckDB memory per process (the flow, each dbt run); Python and the gates take ~0.5-1 GB more.",
+    )
+    validate_chunk_rows: int = Field(
+        default=1_000_000, ge=1,
+        description="Rows of an increment handed to Great Expectations at once (row-level suites; bounds memory).",
+    )
     load_workers: int = Field(
         default=2, ge=1, description="Landed files loaded at once, each on its own connection to the working copy."
     )

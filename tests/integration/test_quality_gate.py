@@ -12,7 +12,7 @@ from journey.config import Settings
 from journey.errors import ValidationFailed
 from journey.ingest.landing import discover
 from journey.ingest.loader import load_file
-from journey.quality.gate import validate_stage
+from journey.quality.gate import _frames, load_suites, validate_stage
 from journey.quality.replay import reinstate
 from journey.runs import open_work
 from journey.transform.dbt import run_dbt
@@ -237,3 +237,51 @@ def test_replay_revalidates_rule_refused_rows_and_keeps_counts(settings: Setting
         assert conn.execute("select count(*) from quarantine.rows where replayed_at is not null").fetchone() == (2,)
     finally:
         conn.close()
+
+
+def test_a_large_increment_is_checked_chunk_by_chunk_with_the_counts_of_one_pass(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks of one DuckDB vector (2,048 rows): 5,000 reviews are checked as 2,048 + 2,048 + 904 rows,
+    # 4,200 touches as 2,048 + 2,048 + 104. Failures sit in different chunks.
+    monkeypatch.setenv("JOURNEY_VALIDATE_CHUNK_ROWS", "1")
+    settings = Settings()
+    reviews = [{"review_id": f"r{i}", "platform": "dianping", "rating": 7 if i in (1, 2500, 4999) else 4,
+                "text": "ok", "posted_at": "2026-01-05 10:00:00"} for i in range(5000)]
+    touches = [{"touch_id": f"t{i}", "ts": "2026-01-05 09:00:00", "anonymous_id": "a",
+                "channel": "telegraph" if i in (0, 2100, 4199) else "wechat", "action": "click"} for i in range(4200)]
+    batches = _load(settings, {
+        f"relations/{DAY}/reviews.jsonl": "".join(json.dumps(r) + "\n" for r in reviews),
+        f"crm/{DAY}/touches.jsonl": "".join(json.dumps(t) + "\n" for t in touches),
+    })
+    conn = open_work(settings, settings.work_path)
+    try:
+        suite = next(s for s in load_suites(settings.project_dir, "staging", settings, datetime(2026, 1, 6))
+                     if s.table == "stg_relations__reviews")
+        sizes = [len(frame) for frame in _frames(conn, settings, suite, '"staging"."stg_relations__reviews"', batches)]
+        assert sizes == [2048, 2048, 904]
+    finally:
+        conn.close()
+
+    report = validate_stage(settings, settings.work_path, "staging", batches, "r1")
+    assert (report.rows_quarantined, report.warnings) == (3, 1)
+    conn = duckdb.connect(str(settings.work_path), read_only=True)
+    try:
+        assert conn.execute("select _row_number, rule from quarantine.rows order by 1").fetchall() == [
+            (2, "review_rating_in_range"), (2501, "review_rating_in_range"), (5000, "review_rating_in_range")
+        ]
+        assert conn.execute(
+            "select rows_read, rows_loaded, rows_quarantined from raw.load_manifest where path like '%reviews%'"
+        ).fetchone() == (5000, 4997, 3)
+        rows = conn.execute(
+            """select rule, success, unexpected_count, element_count, detail from ops.dq_results
+               where rule in ('review_rating_in_range', 'review_rating_numeric', 'channel_known') order by rule"""
+        ).fetchall()
+    finally:
+        conn.close()
+    # one row per check over the whole increment, not one per chunk
+    assert [row[:4] for row in rows] == [
+        ("channel_known", False, 3, 4200), ("review_rating_in_range", False, 3, 5000),
+        ("review_rating_numeric", True, 0, 5000),
+    ]
+    assert sorted(rows[0][4].split("; ")) == [f"crm/{DAY}/touches.jsonl row {n}" for n in (1, 2101, 4200)]

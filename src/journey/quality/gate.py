@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -63,6 +64,11 @@ class Suite:
     @property
     def target(self) -> str:
         return self.table or self.frame or self.name
+
+    @property
+    def row_level(self) -> bool:
+        """Every expectation judges rows one by one: the suite may check an increment chunk by chunk."""
+        return all(e.get("meta", {}).get("level", "batch") == "row" for e in self.expectations)
 
 
 @dataclass
@@ -164,14 +170,20 @@ def _register_batches(conn: duckdb.DuckDBPyConnection, batches: list[str]) -> No
     conn.execute("insert into _gate_batches select unnest(?::varchar[])", [list(batches)])
 
 
-def _frame(
+def _frames(
     conn: duckdb.DuckDBPyConnection, settings: Settings, suite: Suite, relation: str | None, batches: list[str]
-) -> pd.DataFrame:
+) -> Iterator[pd.DataFrame]:
     """This run's increment of what the suite checks: rows of this run's batches when the relation
-    carries lineage (raw and staging), else the whole (small, aggregated) relation."""
+    carries lineage (raw and staging), else the whole (small, aggregated) relation.
+
+    A row-level suite over lineage gets the increment in frames of at most
+    ``settings.validate_chunk_rows`` rows, streamed from DuckDB on a cursor of its own (``conn`` stays
+    free for the quarantine moves), so a backfill's increment never sits in pandas whole: a year at
+    scale 1.9 took 16 GB that way. Any other suite gets one frame."""
     _register_batches(conn, batches)
     if suite.frame == "landing_health":
-        return landing_health(conn, settings, run_days(conn))
+        yield landing_health(conn, settings, run_days(conn))
+        return
     assert relation is not None
     schema, table = (part.strip('"') for part in relation.split(".", 1))
     available = _relation_columns(conn, schema, table)
@@ -188,8 +200,26 @@ def _frame(
             rule="schema",
         )
     cols = ", ".join(f'"{c}"' for c in dict.fromkeys(columns)) or "*"
-    where = " where _batch_id in (select batch_id from _gate_batches)" if lineage else ""
-    return conn.execute(f"select {cols} from {relation}{where}").df()
+    if not lineage:
+        yield conn.execute(f"select {cols} from {relation}").df()
+        return
+    sql = f"select {cols} from {relation} where _batch_id in (select batch_id from _gate_batches)"
+    if not suite.row_level:
+        yield conn.execute(sql).df()
+        return
+    cursor = conn.cursor()
+    try:
+        _register_batches(cursor, batches)
+        cursor.execute(sql)
+        vectors = max(1, -(-settings.validate_chunk_rows // _VECTOR_ROWS))
+        while not (chunk := cursor.fetch_df_chunk(vectors)).empty:
+            yield chunk
+    finally:
+        cursor.close()
+
+
+#: rows in one DuckDB vector (fetch_df_chunk counts in vectors)
+_VECTOR_ROWS = 2048
 
 
 def _relation_columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
@@ -252,7 +282,7 @@ def _staged_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
     return [f"staging.{quote_identifier(row[0])}" for row in rows]
 
 
-def _where(frame: pd.DataFrame, result: Any, limit: int = 3) -> str:
+def _places(frame: pd.DataFrame, result: Any, limit: int = 3) -> list[str]:
     """Where a check failed, for people: the first failing rows' file and row number (or table and
     day for the landing-health frame)."""
     index = [i for i in (result.result.get("unexpected_index_list") or []) if i in frame.index][:limit]
@@ -266,13 +296,43 @@ def _where(frame: pd.DataFrame, result: Any, limit: int = 3) -> str:
     else:
         places = [", ".join(f"{k}={v}" for k, v in row.items() if not str(k).endswith("_id"))[:160]
                   for _, row in rows.iterrows()]
-    more = (result.result.get("unexpected_count") or 0) - len(places)
-    return "; ".join(str(p) for p in places) + (f" (+{more} more)" if more > 0 and places else "") or "table level"
+    return [str(place) for place in places]
 
 
-def _observed(result: Any) -> str | None:
-    value = result.result.get("observed_value")
-    return None if value is None else json.dumps(value, default=str)
+@dataclass
+class _Outcome:
+    """One expectation's result over every frame of the increment (one frame unless chunked)."""
+
+    config: Any
+    success: bool = True
+    unexpected: int | None = None
+    elements: int = 0
+    observed: Any = None
+    places: list[str] = field(default_factory=list)
+
+    def add(self, frame: pd.DataFrame, result: Any, limit: int = 3) -> None:
+        value = result.result.get("observed_value")
+        if self.elements == 0 or (self.success and not result.success):
+            self.observed = value
+        self.elements += int(result.result.get("element_count", len(frame)) or 0)
+        count = result.result.get("unexpected_count")
+        if count is not None:
+            self.unexpected = (self.unexpected or 0) + int(count)
+        if not result.success:
+            self.success = False
+            if len(self.places) < limit:
+                self.places += _places(frame, result, limit - len(self.places))
+
+    @property
+    def where(self) -> str | None:
+        if self.success:
+            return None
+        more = (self.unexpected or 0) - len(self.places)
+        return "; ".join(self.places) + (f" (+{more} more)" if more > 0 and self.places else "") or "table level"
+
+    @property
+    def observed_text(self) -> str | None:
+        return None if self.observed is None else json.dumps(self.observed, default=str)
 
 
 def check_file_rejections(conn: duckdb.DuckDBPyConnection, settings: Settings, batches: list[str]) -> list[str]:
@@ -300,6 +360,54 @@ def check_file_rejections(conn: duckdb.DuckDBPyConnection, settings: Settings, b
     return errors
 
 
+def _meta(config: Any) -> tuple[str, str, str, str]:
+    """An expectation's (severity, level, rule, description) from its ``meta``."""
+    meta = dict(config.meta or {})
+    rule = meta.get("rule", config.type)
+    return meta.get("severity", "error"), meta.get("level", "batch"), rule, meta.get("description", rule)
+
+
+def _quarantine_failed(
+    conn: duckdb.DuckDBPyConnection, suite: Suite, frame: pd.DataFrame, result: Any, now: datetime
+) -> int:
+    """A failed row-level error check of a suite over raw rows: move this frame's failing rows to quarantine."""
+    severity, level, rule, description = _meta(result.expectation_config)
+    if severity != "error" or level != "row" or not suite.raw_table:
+        return 0
+    index = result.result.get("unexpected_index_list") or []
+    bad = frame.loc[[i for i in index if i in frame.index]] if index else frame.iloc[0:0]
+    return _quarantine_rows(conn, suite, bad, rule, description, now)
+
+
+def _record(
+    conn: duckdb.DuckDBPyConnection, report: GateReport, run_id: str, stage: str, suite: Suite, outcome: _Outcome,
+    now: datetime,
+) -> None:
+    """One expectation's row in ops.dq_results, and its count in the report: a failed warn is
+    logged, a failed row-level error was quarantined (``validate_stage``), any other failed error
+    stops the run."""
+    config = outcome.config
+    severity, level, rule, _ = _meta(config)
+    conn.execute(
+        """insert into ops.dq_results (run_id, stage, suite, expectation, rule, severity, level, success,
+               observed_value, unexpected_count, element_count, checked_at, detail)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [run_id, stage, suite.name, config.type, rule, severity, level, outcome.success,
+         outcome.observed_text, outcome.unexpected, outcome.elements, now, outcome.where],
+    )
+    if outcome.success:
+        report.passed += 1
+        return
+    report.failed += 1
+    if severity == "warn":
+        report.warnings += 1
+        log.warning("check %s.%s warned (%s unexpected): %s", suite.name, rule, outcome.unexpected, outcome.where)
+    elif not (level == "row" and suite.raw_table):
+        report.errors.append(
+            f"{suite.name}: {rule} failed ({outcome.unexpected} unexpected) at {outcome.where} [rule: {rule}]"
+        )
+
+
 def validate_stage(
     settings: Settings, work: Path, stage: str, batches: list[str], run_id: str, *, build_docs: bool = True
 ) -> GateReport:
@@ -318,40 +426,16 @@ def validate_stage(
             if suite.table and relation is None:
                 report.errors.append(f"{suite.table}: table not found for suite {suite.name} [rule: table_exists]")
                 continue
-            frame = _frame(conn, settings, suite, relation, batches)
-            if frame.empty:
-                continue
-            for result in session.validate(suite.name, frame, list(suite.expectations)):
-                config = result.expectation_config
-                meta = dict(config.meta or {})
-                severity, level = meta.get("severity", "error"), meta.get("level", "batch")
-                rule = meta.get("rule", config.type)
-                unexpected = result.result.get("unexpected_count")
-                where = None if result.success else _where(frame, result)
-                conn.execute(
-                    """insert into ops.dq_results (run_id, stage, suite, expectation, rule, severity, level, success,
-                           observed_value, unexpected_count, element_count, checked_at, detail)
-                       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    [run_id, stage, suite.name, config.type, rule, severity, level, bool(result.success),
-                     _observed(result), unexpected, result.result.get("element_count", len(frame)), now, where],
-                )
-                if result.success:
-                    report.passed += 1
+            outcomes: dict[int, _Outcome] = {}
+            for frame in _frames(conn, settings, suite, relation, batches):
+                if frame.empty:
                     continue
-                report.failed += 1
-                if severity == "warn":
-                    report.warnings += 1
-                    log.warning("check %s.%s warned (%s unexpected): %s", suite.name, rule, unexpected, where)
-                elif level == "row" and suite.raw_table:
-                    index = result.result.get("unexpected_index_list") or []
-                    bad = frame.loc[[i for i in index if i in frame.index]] if index else frame.iloc[0:0]
-                    report.rows_quarantined += _quarantine_rows(
-                        conn, suite, bad, rule, meta.get("description", rule), now
-                    )
-                else:
-                    report.errors.append(
-                        f"{suite.name}: {rule} failed ({unexpected} unexpected) at {where} [rule: {rule}]"
-                    )
+                for position, result in enumerate(session.validate(suite.name, frame, list(suite.expectations))):
+                    outcomes.setdefault(position, _Outcome(result.expectation_config)).add(frame, result)
+                    if not result.success:
+                        report.rows_quarantined += _quarantine_failed(conn, suite, frame, result, now)
+            for outcome in outcomes.values():
+                _record(conn, report, run_id, stage, suite, outcome, now)
         conn.execute("checkpoint")
     finally:
         conn.close()

@@ -32,6 +32,7 @@ class GxSession:
         self._datasource = self._context.data_sources.add_pandas("journey")
         self._docs_dir = docs_dir
         self._validated = 0
+        self._definitions: dict[str, Any] = {}
         if docs_dir is not None:
             self._context.add_data_docs_site(
                 "journey",
@@ -43,7 +44,18 @@ class GxSession:
             )
 
     def validate(self, name: str, frame: pd.DataFrame, expectations: list[dict[str, Any]]) -> list[Any]:
-        """Run one suite over ``frame``; COMPLETE results (failing row indexes included)."""
+        """Run suite ``name`` over ``frame``; COMPLETE results (failing row indexes included). The
+        expectations are read on the suite's first frame of the session."""
+        definition = self._definitions.get(name)
+        if definition is None:
+            definition = self._definitions[name] = self._define(name, expectations)
+        result = definition.run(batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"})
+        self._validated += 1
+        return list(result.results)
+
+    def _define(self, name: str, expectations: list[dict[str, Any]]) -> Any:
+        """The validation definition of suite ``name`` over a whole dataframe (one per session: a
+        suite validated chunk by chunk reuses it)."""
         from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
         gx = self._gx
@@ -58,12 +70,9 @@ class GxSession:
                 ],
             )
         )
-        definition = self._context.validation_definitions.add(
+        return self._context.validation_definitions.add(
             gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
         )
-        result = definition.run(batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"})
-        self._validated += 1
-        return list(result.results)
 
     def build_docs(self) -> Path | None:
         """Write the Data Docs site (``index.html``) for this session's validations."""

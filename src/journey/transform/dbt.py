@@ -50,6 +50,9 @@ def dbt_env(settings: Settings, database: Path) -> dict[str, str]:
     env.update(telemetry_off_env())
     env["JOURNEY_WAREHOUSE_PATH"] = database.name
     env["JOURNEY_DATA_DIR"] = str(settings.root.resolve())
+    # profiles.yml gives dbt's DuckDB the same resource limits as journey's own connections
+    env["JOURNEY_DUCKDB_MEMORY_LIMIT"] = settings.duckdb_memory_limit
+    env["JOURNEY_DUCKDB_THREADS"] = str(settings.duckdb_threads)
     return env
 
 
