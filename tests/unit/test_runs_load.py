@@ -34,12 +34,30 @@ def _tables(work: Path) -> dict[str, dict[str, tuple[int, str]]]:
     return {schema: table_checksums(work, schema) for schema in SCHEMAS}
 
 
-def test_several_workers_load_what_one_loads_each_file_once(
-    settings: Settings, plan: RunPlan, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+class _Threads(logging.Handler):
+    """The threads the loader's "loaded file" records come from (a handler on the logger itself:
+    whatever logging setup an earlier test in this process left, e.g. journey's own, it sees them)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.names: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() == "loaded file":
+            self.names.add(record.threadName)
+
+
+def test_several_workers_load_what_one_loads_each_file_once(settings: Settings, plan: RunPlan, tmp_path: Path) -> None:
     one = _load(settings, plan, tmp_path / "one.duckdb", 1)
-    with caplog.at_level(logging.INFO, logger="journey.ingest.loader"):
+    logger, threads = logging.getLogger("journey.ingest.loader"), _Threads()
+    level = logger.level
+    logger.addHandler(threads)
+    logger.setLevel(logging.INFO)
+    try:
         three = _load(settings, plan, tmp_path / "three.duckdb", 3)
+    finally:
+        logger.removeHandler(threads)
+        logger.setLevel(level)
 
     assert three == one, "the same report per day, in day order"
     assert [report.day for report in three] == [START, START + timedelta(days=1)]
@@ -50,8 +68,7 @@ def test_several_workers_load_what_one_loads_each_file_once(
     tables = _tables(tmp_path / "three.duckdb")
     assert tables == _tables(tmp_path / "one.duckdb")
     assert tables["raw"]["load_manifest"][0] == len(plan.files), "one manifest row per file"
-    loaders = {record.threadName for record in caplog.records if record.getMessage() == "loaded file"}
-    assert len(loaders) >= 2 and all(name.startswith("journey-load") for name in loaders), loaders
+    assert len(threads.names) >= 2 and all(name.startswith("journey-load") for name in threads.names), threads.names
 
 
 def test_a_failed_attempt_stops_and_its_retry_loads_each_remaining_file_once(
