@@ -24,10 +24,18 @@ OFF = {
 GUARD = Path(__file__).resolve().parents[2] / "integration" / "netguard"
 
 
+#: what apply_runtime_env also sets in the process environment
+RUNTIME = ("PREFECT_HOME", "PREFECT_LOGGING_LEVEL", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS")
+
+
 @pytest.fixture
 def bare_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in OFF:
-        monkeypatch.delenv(key, raising=False)
+    for key in (*OFF, *RUNTIME):
+        # set, then delete: monkeypatch restores what the process had, also for a key it did not have.
+        # Otherwise apply_runtime_env leaves this test's PREFECT_HOME (never created) to every later
+        # test of the worker, whose Prefect API then cannot open its database.
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
     monkeypatch.setenv("JOURNEY_DATA_DIR", str(tmp_path / "data"))
 
 
