@@ -63,18 +63,23 @@ def new_run_id(now: datetime | None = None) -> str:
     return now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
-def _loaded_batches(settings: Settings) -> set[str]:
-    """Batch ids already in the published warehouse's manifest."""
+def _loaded_files(settings: Settings) -> dict[str, tuple[str, str, str]]:
+    """Path → (batch id, file_stat, sha256) of every file in effect in the published warehouse's manifest."""
     if not settings.warehouse_path.exists():
-        return set()
+        return {}
     conn = connect_reader(settings.warehouse_path)
     try:
-        rows = conn.execute("select batch_id from raw.load_manifest where status <> 'superseded'").fetchall()
+        rows = conn.execute(
+            "select path, batch_id, coalesce(file_stat, ''), sha256 from raw.load_manifest where status <> 'superseded'"
+        ).fetchall()
+    except duckdb.BinderException:  # a warehouse published before file_stat: every file is hashed
+        rows = [(path, batch, "", sha) for path, batch, sha in conn.execute(
+            "select path, batch_id, sha256 from raw.load_manifest where status <> 'superseded'").fetchall()]
     except duckdb.CatalogException:
         rows = []
     finally:
         conn.close()
-    return {row[0] for row in rows}
+    return {path: (batch, stat, sha256) for path, batch, stat, sha256 in rows}
 
 
 def plan_run(
@@ -93,8 +98,10 @@ def plan_run(
     if run_date is None:
         run_date = end or (days[-1] if days else datetime.now(UTC).date())
     selected = [d for d in days if d <= run_date and (start is None or d >= start) and (end is None or d <= end)]
-    done = _loaded_batches(settings)
-    files = tuple(f for f in discover(settings.landing_dir, selected) if batch_id_for(f) not in done)
+    loaded = _loaded_files(settings)
+    done = {batch for batch, _, _ in loaded.values()}
+    known = {path: (stat, sha256) for path, (_, stat, sha256) in loaded.items() if stat}
+    files = tuple(f for f in discover(settings.landing_dir, selected, known) if batch_id_for(f) not in done)
     return RunPlan(
         run_id=run_id or new_run_id(),
         run_date=run_date,

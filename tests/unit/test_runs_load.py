@@ -4,6 +4,7 @@ connection, every file once, and a failed attempt that a retry completes without
 from __future__ import annotations
 
 import logging
+import os
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from journey.config import Settings
 from journey.generate import generate
+from journey.ingest import landing
 from journey.ops.checksums import table_checksums
 from journey.runs import DayLoad, RunPlan, load_days, plan_run
 
@@ -91,3 +93,25 @@ def test_a_failed_attempt_stops_and_its_retry_loads_each_remaining_file_once(
     retried = _load(settings, plan, work, 2)
     assert sum(report.files for report in retried) == len(plan.files)
     assert _tables(work) == _tables(reference), "the retry loaded the rest, nothing twice"
+
+
+def test_planning_reads_again_only_the_landed_files_changed_since_their_load(
+    settings: Settings, plan: RunPlan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_days(settings, settings.warehouse_path, plan, LOADED_AT)  # as a published run leaves it
+    read: list[Path] = []
+    hash_file = landing.sha256_of
+    monkeypatch.setattr(landing, "sha256_of", lambda path: read.append(path) or hash_file(path))
+    last = START + timedelta(days=1)
+
+    assert plan_run(settings, last).files == () and read == [], "every loaded file trusted by its stat"
+
+    touched, rewritten = plan.files[0].path, plan.files[-1].path
+    os.utime(touched)  # a new modification time, the same bytes: read, and still nothing to load
+    assert plan_run(settings, last).files == () and read == [touched]
+
+    read.clear()
+    rewritten.write_bytes(rewritten.read_bytes() + b"\n")
+    again = plan_run(settings, last)
+    assert read == [touched, rewritten]
+    assert [landed.path for landed in again.files] == [rewritten], "the re-delivery is seen and planned"

@@ -534,12 +534,15 @@ def _load_parquet(batch: _Batch, entity: Entity) -> tuple[int, int, int, str | N
 
 def _manifest(batch: _Batch, run_id: str, result: FileLoad) -> None:
     batch.conn.execute(
-        """insert into raw.load_manifest values (?, ?, ?, ?::date, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::timestamp)""",
+        """insert into raw.load_manifest (batch_id, run_id, source, landing_date, path, size_bytes, sha256,
+               encoding, rows_read, rows_loaded, rows_quarantined, rows_skipped_types, status, reason, loaded_at,
+               file_stat)
+           values (?, ?, ?, ?::date, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::timestamp, ?)""",
         [
             result.batch_id, run_id, result.source, batch.landed.landing_date, result.relative_path,
             batch.landed.size_bytes, batch.landed.sha256, result.encoding, result.rows_read,
             result.rows_loaded, result.rows_quarantined, result.rows_skipped_types, result.status,
-            result.reason, batch.loaded_at,
+            result.reason, batch.loaded_at, batch.landed.file_stat or None,
         ],
     )
 

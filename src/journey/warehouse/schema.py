@@ -55,8 +55,11 @@ create table if not exists raw.load_manifest (
     rows_skipped_types bigint not null,
     status varchar not null,
     reason varchar,
-    loaded_at timestamp not null
+    loaded_at timestamp not null,
+    file_stat varchar
 );
+-- warehouses from before file_stat (journey.ingest.landing.stat_key)
+alter table raw.load_manifest add column if not exists file_stat varchar;
 
 create table if not exists quarantine.rows (
     batch_id varchar not null,
