@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -39,8 +40,16 @@ class LandedFile:
     file_stat: str = ""
 
 
-def stat_key(stat: os.stat_result) -> str:
-    """What must stay the same for a file's recorded SHA-256 to be trusted without reading it."""
+#: A file modified this recently when fingerprinted gets no stat key: a rewrite within the same
+#: timestamp tick could leave its stat unchanged (git's "racy" files), so it is hashed next time too.
+RACY_NS = 2_000_000_000
+
+
+def stat_key(stat: os.stat_result, now_ns: int | None = None) -> str:
+    """What must stay the same for a file's recorded SHA-256 to be trusted without reading it
+    ("" for a file modified within ``RACY_NS`` of ``now_ns``: never trusted)."""
+    if (now_ns if now_ns is not None else time.time_ns()) - stat.st_mtime_ns < RACY_NS:
+        return ""
     return f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
@@ -111,6 +120,7 @@ def discover(
                 stat = resolved.stat()
                 key = stat_key(stat)
                 recorded_stat, recorded_sha256 = known.get(relative, ("", ""))
+                trusted = bool(key) and recorded_stat == key
                 found.append(
                     LandedFile(
                         source=source,
@@ -118,7 +128,7 @@ def discover(
                         path=resolved,
                         relative_path=relative,
                         size_bytes=stat.st_size,
-                        sha256=recorded_sha256 if recorded_stat == key else sha256_of(resolved),
+                        sha256=recorded_sha256 if trusted else sha256_of(resolved),
                         file_stat=key,
                     )
                 )

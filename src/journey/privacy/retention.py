@@ -4,8 +4,10 @@ A file under ``landing/<source>/<YYYY-MM-DD>/`` is deleted when all of these hol
 
 * retention is on (``landing_retention_days`` > 0);
 * the **published** warehouse's ``raw.load_manifest`` has a row for the same path **and the same
-  sha256** with status ``loaded``, ``partial`` or ``empty`` (a file changed since, a file never loaded,
-  and a file journey ignored as outside the source contract are kept);
+  sha256** (read from the file, or the recorded one while its inode, size and modification time are
+  as when it was loaded: journey.ingest.landing) with status ``loaded``, ``partial`` or ``empty``
+  (a file changed since, a file never loaded, and a file journey ignored as outside the source
+  contract are kept);
 * it is old enough: both its drop day and the day it was loaded are at least ``landing_retention_days``
   before today (hospital time), so a late file for an old day is still kept for the full period.
 
@@ -27,7 +29,7 @@ import duckdb
 
 from journey.config import SOURCES, Settings
 from journey.errors import LandingError
-from journey.ingest.landing import parse_day, safe_path, sha256_of
+from journey.ingest.landing import parse_day, safe_path, sha256_of, stat_key
 
 log = logging.getLogger(__name__)
 
@@ -70,20 +72,25 @@ class RetentionReport:
         )
 
 
-def _manifest(warehouse: Path) -> dict[str, tuple[str, date]]:
-    """``path NUL sha256`` → (status, load day), from the published manifest (one row per batch)."""
+def _manifest(warehouse: Path) -> tuple[dict[str, tuple[str, date]], dict[str, str]]:
+    """From the published manifest (one row per batch): ``path NUL sha256`` → (status, load day), and
+    ``path NUL file_stat`` → sha256 of the files in effect whose stat was recorded (a file whose stat
+    is unchanged is not read again: journey.ingest.landing)."""
     if not warehouse.exists():
-        return {}
+        return {}, {}
     conn = duckdb.connect(str(warehouse), read_only=True)
     try:
         rows = conn.execute(
-            "select path, sha256, status, cast(loaded_at as date) from raw.load_manifest order by loaded_at"
+            "select path, sha256, status, cast(loaded_at as date), coalesce(file_stat, '') "
+            "from raw.load_manifest order by loaded_at"
         ).fetchall()
-    except duckdb.CatalogException:
+    except (duckdb.CatalogException, duckdb.BinderException):  # no manifest / one from before file_stat
         rows = []
     finally:
         conn.close()
-    return {f"{path}\0{sha}": (status, loaded_on) for path, sha, status, loaded_on in rows}
+    by_content = {f"{path}\0{sha}": (status, loaded_on) for path, sha, status, loaded_on, _ in rows}
+    by_stat = {f"{path}\0{stat}": sha for path, sha, status, _, stat in rows if stat and status != "superseded"}
+    return by_content, by_stat
 
 
 def _landed_files(landing_dir: Path, report: RetentionReport) -> list[tuple[Path, str, date]]:
@@ -124,13 +131,16 @@ def apply_retention(
         return RetentionReport(retention_days=days, cutoff=None, dry_run=dry_run)
     cutoff = today - timedelta(days=days)
     report = RetentionReport(retention_days=days, cutoff=cutoff, dry_run=dry_run)
-    manifest = _manifest(settings.warehouse_path)
+    manifest, recorded = _manifest(settings.warehouse_path)
     folders: set[Path] = set()
     for path, relative, day in _landed_files(settings.landing_dir, report):
         if day > cutoff:
             report.kept["too_recent"] += 1
             continue
-        record = manifest.get(f"{relative}\0{sha256_of(path)}")
+        stat = path.stat()
+        key = stat_key(stat)
+        sha256 = recorded.get(f"{relative}\0{key}") if key else None
+        record = manifest.get(f"{relative}\0{sha256 or sha256_of(path)}")
         if record is None:
             report.kept["not_loaded"] += 1
             continue
@@ -141,7 +151,7 @@ def apply_retention(
         if loaded_on > cutoff:
             report.kept["too_recent"] += 1
             continue
-        expired = ExpiredFile(relative, day, loaded_on, path.stat().st_size)
+        expired = ExpiredFile(relative, day, loaded_on, stat.st_size)
         if not dry_run:
             path.unlink()
             folders.add(path.parent)

@@ -41,8 +41,16 @@ def _one_file(tmp_path: Path, content: str = "{}\n") -> Path:
     return path
 
 
+def _age(path: Path, seconds: int = 3600) -> None:
+    """Set the modification time back: a file written just now is "racy" and never trusted."""
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - seconds * 1_000_000_000))
+
+
 def test_a_file_whose_stat_is_as_recorded_keeps_its_recorded_sha256_unread(tmp_path: Path) -> None:
     path = _one_file(tmp_path)
+    assert discover(tmp_path, [date(2026, 1, 5)])[0].file_stat == "", "modified just now: no stat key"
+    _age(path)
     (first,) = discover(tmp_path, [date(2026, 1, 5)])
     stat = path.stat()
     assert first.file_stat == f"{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
@@ -52,6 +60,7 @@ def test_a_file_whose_stat_is_as_recorded_keeps_its_recorded_sha256_unread(tmp_p
     assert discover(tmp_path, [date(2026, 1, 5)], known)[0].sha256 == "recorded"
     # Another size, another modification time or another inode (a file replaced by rename): read again.
     path.write_text("[]\n\n")
+    _age(path)
     assert discover(tmp_path, [date(2026, 1, 5)], known)[0].sha256 != "recorded"
     path.write_text("{}\n")
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
@@ -63,3 +72,8 @@ def test_a_file_whose_stat_is_as_recorded_keeps_its_recorded_sha256_unread(tmp_p
     (again,) = discover(tmp_path, [date(2026, 1, 5)], known)
     assert again.file_stat.split(":")[1:] == first.file_stat.split(":")[1:], "same size and time, new inode"
     assert again.sha256 == EMPTY_OBJECT_SHA256
+    # Rewritten within the racy window with its old stat recorded: read, however alike it looks.
+    path.write_text("{}\n")
+    fresh = path.stat()
+    racy = {first.relative_path: (f"{fresh.st_ino}:{fresh.st_size}:{fresh.st_mtime_ns}", "recorded")}
+    assert discover(tmp_path, [date(2026, 1, 5)], racy)[0].sha256 == EMPTY_OBJECT_SHA256

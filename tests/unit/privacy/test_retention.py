@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from datetime import date, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from journey.config import Settings
 from journey.ingest.landing import discover
 from journey.ingest.loader import load_file
 from journey.ingest.pseudonymise import install_macros
+from journey.privacy import retention
 from journey.privacy.retention import apply_retention
 from journey.warehouse.schema import ensure_schema
 
@@ -134,3 +136,22 @@ def test_cli_retention_dry_run(landed: Settings) -> None:
     assert result.exit_code == 0, result.output
     assert "retention 30 days" in result.output
     assert len(_remaining(landed)) == 6, "a dry run deletes nothing"
+
+
+def test_a_file_whose_stat_is_as_loaded_is_not_read_again(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    old = _land(settings, "ehr", OLD, "Encounter.ndjson", json.dumps(ENCOUNTER) + "\n")
+    changed = _land(settings, "relations", OLD, "complaints.csv", "complaint_id,received_at\nc1,2026-01-05T09:00:00\n")
+    for path in (old, changed):  # landed an hour before the load: not "racy", so its stat is recorded
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - 3_600_000_000_000))
+    _publish(settings, [OLD], datetime(2026, 1, 6))
+    changed.write_text("complaint_id,received_at\nc2,2026-01-05T10:00:00\n", encoding="utf-8")  # same size
+    read: list[str] = []
+    hash_file = retention.sha256_of
+    monkeypatch.setattr(retention, "sha256_of", lambda path: read.append(path.name) or hash_file(path))
+
+    report = apply_retention(settings, today=TODAY, retention_days=30)
+    assert [item.relative_path for item in report.deleted] == ["ehr/2026-01-05/Encounter.ndjson"]
+    assert report.kept == {"not_loaded": 1}, "the re-delivered bytes are not the loaded ones"
+    assert read == ["complaints.csv"], "only the file changed since its load is read"
