@@ -17,6 +17,7 @@ writes ``--out`` (JSON) and a Markdown table on stdout. See bench/README.md.
     python bench/run.py --days 14 --scale 0.2 --repeats 1      # a quick look (minutes)
     python bench/run.py                                         # the default: 14 days at 0.2, 3 repeats
     python bench/run.py --days 365 --scale 5.8                  # the issue's network scale (hours today)
+    python bench/run.py --days 365 --scale 1.9 --skip full      # the nightly again, on the last full build's history
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ PREFECT_MODES = ("server", "ephemeral")
 TOUCHPOINT_SOURCES = ("crm/touches", "ehr/Appointment", "ehr/Encounter", "ehr/QuestionnaireResponse",
                       "relations/follow_ups", "relations/complaints", "relations/reviews")
 BENCH_SECRET = "bench-only-pseudonymisation-key-not-a-real-secret"
+#: in the kept snapshot: the landing parameters of the full build it was published by
+SNAPSHOT_KEY = ".bench-landing-key"
 
 
 def child_env(data_dir: Path | None = None, prefect_api_url: str | None = None) -> dict[str, str]:
@@ -77,9 +80,13 @@ def day_dirs(landing: Path, day: date) -> list[Path]:
     return [folder for folder in landing.glob(f"*/{day.isoformat()}") if folder.is_dir()]
 
 
+def landing_key(args: argparse.Namespace) -> str:
+    return f"d{args.days}-s{args.scale:g}-seed{args.seed}-{args.start}"
+
+
 def prepare_landing(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], Path, Path]:
     """Generate days + 1 drops once (cached by parameters); split into history and the extra day."""
-    key = f"d{args.days}-s{args.scale:g}-seed{args.seed}-{args.start}"
+    key = landing_key(args)
     base = work / "landing" / key
     report_path = base / "generation.json"
     if not report_path.is_file():
@@ -144,7 +151,14 @@ def measure_full(args: argparse.Namespace, work: Path, history: Path, last: date
               flush=True)
     snapshot = work / "runs" / "snapshot"
     copy_data_dir(target, snapshot)
+    (snapshot / SNAPSHOT_KEY).write_text(landing_key(args), encoding="utf-8")
     return {**summarise(samples), "dbt_profile_last_repeat": profile(dbt_log(target))}
+
+
+def kept_history(args: argparse.Namespace, work: Path) -> bool:
+    """The published history a previous full build of the same parameters left (``--skip full``)."""
+    marker = work / "runs" / "snapshot" / SNAPSHOT_KEY
+    return marker.is_file() and marker.read_text(encoding="utf-8") == landing_key(args)
 
 
 def measure_incremental(args: argparse.Namespace, work: Path, extra: Path, day: date,
@@ -285,7 +299,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if "full" not in args.skip:
             measures["full_build"] = measure_full(args, work, history, last, api_url)
         full_ok = measures.get("full_build", {}).get("ok", False)
-        if "incremental" not in args.skip and full_ok:
+        if "full" in args.skip and kept_history(args, work):
+            results["incremental_history"] = "the published history of an earlier full build (--skip full)"
+        if "incremental" not in args.skip and (full_ok or ("full" in args.skip and kept_history(args, work))):
             measures["incremental_day"] = measure_incremental(args, work, extra, extra_day, api_url)
         elif "incremental" not in args.skip:
             results["incremental_skipped"] = "the full build did not publish, so there is no history to add a day to"
