@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -54,6 +55,9 @@ def starts_local_server() -> bool:
 def serve_nightly(settings: Settings) -> None:
     """Register the deployment and execute its runs until interrupted (Ctrl-C / SIGTERM)."""
     deployment = nightly_deployment(settings)
+    # Ctrl-C takes the runner's SIGTERM path: once it polls, a KeyboardInterrupt left `serve` running
+    # (measured: still up 120 s after SIGINT, stopped 2 s after SIGTERM; Prefect 3.8.8).
+    signal.signal(signal.SIGINT, lambda signum, frame: os.kill(os.getpid(), signal.SIGTERM))
     with _api(settings):
         serve(deployment, limit=1)
 
