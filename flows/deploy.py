@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -58,6 +59,9 @@ def serve_nightly(settings: Settings) -> None:
     # Ctrl-C takes the runner's SIGTERM path: once it polls, a KeyboardInterrupt left `serve` running
     # (measured: still up 120 s after SIGINT, stopped 2 s after SIGTERM; Prefect 3.8.8).
     signal.signal(signal.SIGINT, lambda signum, frame: os.kill(os.getpid(), signal.SIGTERM))
+    # Until the runner installs its SIGTERM handler (after registering the deployment and printing
+    # "being served"), SIGTERM exits through the `with` blocks: the local server is stopped, not orphaned.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     with _api(settings):
         serve(deployment, limit=1)
 

@@ -11,8 +11,11 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -44,8 +47,12 @@ def test_journey_serve_deploys_schedule_and_runs_on_a_real_server(
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     generate(settings.landing_dir, settings.generator_dir, start=START, days=1, scale=0.02, seed=7)
+    # Daily at hh:15 local, hh twelve hours from now: no scheduled run comes due during the test.
+    zone = ZoneInfo(settings.timezone)
+    hour = (datetime.now(zone).hour + 12) % 24
+    cron = f"15 {hour} * * *"
     env = {**os.environ, "PREFECT_API_URL": prefect_server, "PREFECT_HOME": str(tmp_path / "prefect-client"),
-           "JOURNEY_SCHEDULE_CRON": "15 2 * * *"}
+           "JOURNEY_SCHEDULE_CRON": cron}
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         served = subprocess.Popen([str(Path(sys.executable).with_name("journey")), "serve"],
@@ -64,13 +71,30 @@ def test_journey_serve_deploys_schedule_and_runs_on_a_real_server(
                 wait_until(deployed, "journey serve", served, log, timeout_seconds=600)
                 deployment = client.read_deployment_by_name("journey-nightly/nightly")
                 (schedule,) = deployment.schedules
-                assert (schedule.schedule.cron, schedule.schedule.timezone) == ("15 2 * * *", settings.timezone)
+                assert (schedule.schedule.cron, schedule.schedule.timezone) == (cron, settings.timezone)
                 assert schedule.active
                 assert deployment.global_concurrency_limit is not None
                 assert deployment.global_concurrency_limit.limit == 1
                 assert deployment.concurrency_options is not None
                 assert deployment.concurrency_options.collision_strategy.value == "ENQUEUE"
+                # The server's scheduler creates the coming runs (with SQLAlchemy 2.1.9 it failed every
+                # pass and created none: the nightly would never have started).
+                starts = _scheduled_starts(client, deployment.id, served, tmp_path / "prefect-server" / "server.log")
+        after = datetime.now(zone)
+        first = datetime.combine(after.date(), time(hour, 15), tzinfo=zone)
+        first += timedelta(days=1) if first <= after else timedelta(0)
+        assert starts[:3] == [first, first + timedelta(days=1), first + timedelta(days=2)], starts
+        # README → "Check the schedule": the command the data engineer runs lists them (with
+        # fastapi >= 0.151 the server answered this CLI's explicit nulls with 422).
+        listed = subprocess.run(
+            [str(Path(sys.executable).with_name("prefect")), "flow-run", "ls", "--flow-name", "journey-nightly",
+             "--state-type", "SCHEDULED"],
+            env={**env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=120,
+        )
+        assert listed.returncode == 0, listed.stdout[-2000:] + listed.stderr[-2000:]
+        assert listed.stdout.count("SCHEDULED") >= 3, listed.stdout
 
+        with temporary_settings({PREFECT_API_URL: prefect_server}):
             flow_run = run_deployment("journey-nightly/nightly", parameters={"run_date": START.isoformat()},
                                       timeout=None, poll_interval=2, as_subflow=False)
             with get_client(sync_client=True) as client:
@@ -83,9 +107,45 @@ def test_journey_serve_deploys_schedule_and_runs_on_a_real_server(
     assert settings.warehouse_path.exists()
 
 
-def test_journey_serve_without_a_server_starts_one_and_stops_on_ctrl_c(settings: Settings, tmp_path: Path) -> None:
+def _scheduled_starts(
+    client: Any, deployment_id: UUID, served: subprocess.Popen[bytes], server_log: Path
+) -> list[datetime]:
+    """Expected start times (hospital-zone aware) of the deployment's scheduled runs, once the server's
+    scheduler has created at least three (its recent-deployments pass runs every 5 s); if it does not,
+    the failure shows the server's log (where the scheduler's errors are)."""
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    found: list[datetime] = []
+
+    def scheduled() -> bool:
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))),
+            sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=10,  # this client sends None for both otherwise: 422
+        )
+        found[:] = sorted(run.expected_start_time for run in runs if run.expected_start_time is not None)
+        return len(found) >= 3
+
+    wait_until(scheduled, "the server's scheduler", served, server_log, timeout_seconds=180)
+    return found
+
+
+@pytest.mark.parametrize("moment", ["serving", "server-starting"])
+def test_journey_serve_without_a_server_starts_one_and_stops_on_ctrl_c(
+    settings: Settings, tmp_path: Path, moment: str
+) -> None:
     """No PREFECT_API_URL: `journey serve` serves against a local server of its own (history in the
-    data dir's Prefect home), and a Ctrl-C (SIGINT to the terminal's process group) ends both."""
+    data dir's Prefect home), and a Ctrl-C (SIGINT to the terminal's process group) ends both: once it
+    serves, and while its server is still starting (before the runner handles signals: a Ctrl-C there
+    used to kill `serve` by SIGTERM and leave the server running, orphaned)."""
     settings.ensure_dirs()
     env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
     log = tmp_path / "serve.log"
@@ -93,11 +153,17 @@ def test_journey_serve_without_a_server_starts_one_and_stops_on_ctrl_c(settings:
         served = subprocess.Popen([str(Path(sys.executable).with_name("journey")), "serve"],
                                   env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_until(lambda: b"being served" in log.read_bytes(), "journey serve", served, log, timeout_seconds=300)
-        assert (settings.prefect_home / "prefect.db").is_file()
+        if moment == "serving":
+            wait_until(lambda: b"being served" in log.read_bytes(), "journey serve", served, log, timeout_seconds=300)
+            assert (settings.prefect_home / "prefect.db").is_file()
+        else:
+            wait_until(lambda: bool(_processes_with_prefect_home(settings.prefect_home)), "the local server",
+                       served, log, timeout_seconds=300)
         servers = _processes_with_prefect_home(settings.prefect_home)
         assert servers, "a local Prefect server runs with the data dir's Prefect home"
         os.killpg(served.pid, signal.SIGINT)
+        if moment == "server-starting":
+            assert b"being served" not in log.read_bytes(), "the Ctrl-C came before the runner started"
         # Not a speed check: a bound so a hang fails (before flows/deploy.py routed SIGINT to the runner's
         # SIGTERM path, a Ctrl-C after ~30 s of serving left it running for minutes); the tails say where.
         try:
