@@ -25,7 +25,8 @@ from journey.ingest.loader import FileLoad, already_loaded, batch_id_for, load_f
 from journey.ingest.pseudonymise import install_macros
 from journey.ops import runlog
 from journey.ops.clock import stamp_after
-from journey.warehouse.connection import connect_reader, connect_writer
+from journey.warehouse.connection import connect_writer
+from journey.warehouse.manifest import published_manifest
 from journey.warehouse.publish import publish
 from journey.warehouse.schema import ensure_schema
 
@@ -65,21 +66,8 @@ def new_run_id(now: datetime | None = None) -> str:
 
 def _loaded_files(settings: Settings) -> dict[str, tuple[str, str, str]]:
     """Path → (batch id, file_stat, sha256) of every file in effect in the published warehouse's manifest."""
-    if not settings.warehouse_path.exists():
-        return {}
-    conn = connect_reader(settings.warehouse_path)
-    try:
-        rows = conn.execute(
-            "select path, batch_id, coalesce(file_stat, ''), sha256 from raw.load_manifest where status <> 'superseded'"
-        ).fetchall()
-    except duckdb.BinderException:  # a warehouse published before file_stat: every file is hashed
-        rows = [(path, batch, "", sha) for path, batch, sha in conn.execute(
-            "select path, batch_id, sha256 from raw.load_manifest where status <> 'superseded'").fetchall()]
-    except duckdb.CatalogException:
-        rows = []
-    finally:
-        conn.close()
-    return {path: (batch, stat, sha256) for path, batch, stat, sha256 in rows}
+    return {entry.path: (entry.batch_id, entry.file_stat, entry.sha256)
+            for entry in published_manifest(settings.warehouse_path) if entry.in_effect}
 
 
 def plan_run(

@@ -25,11 +25,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import duckdb
-
 from journey.config import SOURCES, Settings
 from journey.errors import LandingError
 from journey.ingest.landing import parse_day, safe_path, sha256_of, stat_key
+from journey.warehouse.manifest import published_manifest
 
 log = logging.getLogger(__name__)
 
@@ -76,20 +75,9 @@ def _manifest(warehouse: Path) -> tuple[dict[str, tuple[str, date]], dict[str, s
     """From the published manifest (one row per batch): ``path NUL sha256`` → (status, load day), and
     ``path NUL file_stat`` → sha256 of the files in effect whose stat was recorded (a file whose stat
     is unchanged is not read again: journey.ingest.landing)."""
-    if not warehouse.exists():
-        return {}, {}
-    conn = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        rows = conn.execute(
-            "select path, sha256, status, cast(loaded_at as date), coalesce(file_stat, '') "
-            "from raw.load_manifest order by loaded_at"
-        ).fetchall()
-    except (duckdb.CatalogException, duckdb.BinderException):  # no manifest / one from before file_stat
-        rows = []
-    finally:
-        conn.close()
-    by_content = {f"{path}\0{sha}": (status, loaded_on) for path, sha, status, loaded_on, _ in rows}
-    by_stat = {f"{path}\0{stat}": sha for path, sha, status, _, stat in rows if stat and status != "superseded"}
+    entries = published_manifest(warehouse)
+    by_content = {f"{e.path}\0{e.sha256}": (e.status, e.loaded_on) for e in entries}
+    by_stat = {f"{e.path}\0{e.file_stat}": e.sha256 for e in entries if e.file_stat and e.in_effect}
     return by_content, by_stat
 
 

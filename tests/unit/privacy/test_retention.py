@@ -155,3 +155,16 @@ def test_a_file_whose_stat_is_as_loaded_is_not_read_again(settings: Settings, mo
     assert [item.relative_path for item in report.deleted] == ["ehr/2026-01-05/Encounter.ndjson"]
     assert report.kept == {"not_loaded": 1}, "the re-delivered bytes are not the loaded ones"
     assert read == ["complaints.csv"], "only the file changed since its load is read"
+
+
+def test_a_warehouse_published_before_file_stat_still_allows_retention(landed: Settings) -> None:
+    """No stat recorded (the column is newer than the warehouse): every old file is hashed, and the
+    safely loaded ones are deleted as with a current warehouse."""
+    conn = duckdb.connect(str(landed.warehouse_path))
+    conn.execute("alter table raw.load_manifest drop column file_stat")
+    conn.close()
+    report = apply_retention(landed, today=TODAY, retention_days=30)
+    assert sorted(item.relative_path for item in report.deleted) == [
+        "ehr/2026-01-05/Encounter.ndjson", "ehr/2026-01-05/Patient.ndjson",
+    ]
+    assert report.kept == {"too_recent": 1, "not_loaded": 2, "status_ignored": 1}

@@ -1,0 +1,55 @@
+"""Read the published warehouse's load manifest: what each landed file was when it was loaded.
+
+One reader for the steps that decide from it without writing (planning a run, landing retention),
+so a warehouse published before a manifest column existed is handled the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from journey.warehouse.connection import connect_reader
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One batch in ``raw.load_manifest``. ``file_stat`` is ``''`` where none was recorded (a warehouse
+    published before the column, or a file modified while it was fingerprinted)."""
+
+    path: str
+    batch_id: str
+    sha256: str
+    status: str
+    loaded_on: date
+    file_stat: str
+
+    @property
+    def in_effect(self) -> bool:
+        """Not replaced by a later delivery of the same path."""
+        return self.status != "superseded"
+
+
+_COLUMNS = "path, batch_id, sha256, status, cast(loaded_at as date)"
+
+
+def published_manifest(warehouse: Path) -> list[ManifestEntry]:
+    """Every batch of the published warehouse, oldest load first; empty when nothing is published yet."""
+    if not warehouse.exists():
+        return []
+    conn = connect_reader(warehouse)
+    try:
+        rows = conn.execute(
+            f"select {_COLUMNS}, coalesce(file_stat, '') from raw.load_manifest order by loaded_at"
+        ).fetchall()
+    except duckdb.BinderException:  # published before file_stat: every file will be hashed
+        rows = [(*row, "") for row in conn.execute(
+            f"select {_COLUMNS} from raw.load_manifest order by loaded_at").fetchall()]
+    except duckdb.CatalogException:  # no manifest table (not a journey warehouse yet)
+        rows = []
+    finally:
+        conn.close()
+    return [ManifestEntry(*row) for row in rows]
