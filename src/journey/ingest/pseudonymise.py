@@ -3,10 +3,10 @@
 * ``journey_key(id)``: HMAC-SHA256(secret, id) as 64 hex characters, computed in SQL (the RFC 2104
   construction over DuckDB's sha256) so it runs vectorised over millions of rows. The macros are
   TEMP: they live only in this connection and the secret is never written to the warehouse.
-* ``journey_scrub(text)``: replaces mobile/landline phone numbers (Chinese formats included; mobiles
-  also in Chinese numerals), 18/15 digit resident ID numbers and e-mail addresses in free text with
-  ``[phone]``, ``[id]``, ``[email]``, however their digits are written (full-width ``１３８…``,
-  other Unicode digits, mixed widths).
+* ``journey_scrub(text)``: replaces mobile/landline phone numbers (Chinese formats included, also
+  in Chinese numerals), 18/15 digit resident ID numbers (also in Chinese numerals) and e-mail
+  addresses in free text with ``[phone]``, ``[id]``, ``[email]``, however their digits are written
+  (full-width ``１３８…``, other Unicode digits, mixed widths).
   The only copy of the rule: text re-scrubbed later (the worklist's excerpts) goes through it too
   (``install_scrub_macros`` installs it without the key).
 """
@@ -36,12 +36,20 @@ SCRUB_PATTERNS: tuple[tuple[str, str], ...] = (
      rf"\d{{3}}[\dXx]\b", "[id]"),
     # any other 18-character or 15-digit (first-generation) ID-shaped number
     (r"\b\d{17}[\dXx]\b|\b\d{15}\b", "[id]"),
+    # Resident ID in Chinese numerals (一一〇一〇一一九九〇〇三〇七一二三X, also grouped 6-8-4 / 6-4-4-4;
+    # digits mixed in), then a first-generation one of 15: opening with a numeral 1-9 written in Chinese
+    # (an all-ASCII number is the patterns above, with their word boundaries).
+    (rf"[一二三四五六七八九幺两]{_CN_DIGIT}{{5}}{_SEP}{_CN_DIGIT}{{4}}{_SEP}{_CN_DIGIT}{{4}}{_SEP}"
+     rf"{_CN_DIGIT}{{3}}(?:{_CN_DIGIT}|[Xx])", "[id]"),
+    (rf"[一二三四五六七八九幺两]{_CN_DIGIT}{{14}}", "[id]"),
     # Chinese mobile: 11 digits from 13x-19x, 3-4-4 with spaces or dashes, optionally +86 / 0086 / 86
     (rf"(?:\+86{_SEP}|\b0086{_SEP}|\b86{_SEP}|\b)1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}}\b", "[phone]"),
     # Chinese mobile in Chinese numerals (一三八一二三四五六七八, 幺三九 幺二三四 五六七八, digits mixed in):
     # 11 numerals opening with 一/幺 and 三-九. No word boundary exists in Chinese text, so a longer
     # run loses its first 11 (removing too much, never too little); shorter runs stay.
     (rf"[一幺][三四五六七八九]{_CN_DIGIT}{_SEP}{_CN_DIGIT}{{4}}{_SEP}{_CN_DIGIT}{{4}}", "[phone]"),
+    # Chinese landline in Chinese numerals: area code 〇xx(x) / 零xx(x), maybe in brackets, 7-8 numerals
+    (rf"[(（]?[〇零]{_CN_DIGIT}{{2,3}}[)）]?{_SEP}{_CN_DIGIT}{{3,4}}{_SEP}{_CN_DIGIT}{{4}}", "[phone]"),
     # Chinese landline: area code 0xx(x) (maybe in brackets, or +86 without its 0), 7-8 digits
     (rf"(?:\+86{_SEP}|\(0|\b0)\d{{2,3}}\)?{_SEP}\d{{3,4}}{_SEP}\d{{4}}\b", "[phone]"),
     # international / North American formats

@@ -70,6 +70,15 @@ def scrub(conn: duckdb.DuckDBPyConnection, text: str) -> str:
         ("电话一五〇-一二三四-五六七八谢谢", "电话[phone]谢谢"),
         ("打一八六12345678找我", "打[phone]找我"),
         ("号码一三八零零一三八零零零。", "号码[phone]。"),
+        # resident IDs and landlines in Chinese numerals (〇 or 零 for 0, digits mixed in)
+        ("身份证一一〇一〇一一九九〇〇三〇七一二三X，请核实", "身份证[id]，请核实"),
+        ("身份证号一一〇一〇一 一九九〇〇三〇七 一二三四", "身份证号[id]"),
+        ("证件一一〇一〇一-一九九〇-〇三〇七-一二三x挂号", "证件[id]挂号"),
+        ("身份证一一〇一〇一19900307123四", "身份证[id]"),
+        ("老身份证一一〇一〇一九〇〇三〇七一二三", "老身份证[id]"),
+        ("办公室电话〇一〇-一二三四五六七八", "办公室电话[phone]"),
+        ("座机（零二一）六二三四 五六七八转分机", "座机[phone]转分机"),
+        ("总机零七五五八八八八六六六六", "总机[phone]"),
     ],
 )
 def test_contact_details_are_scrubbed(conn: duckdb.DuckDBPyConnection, text: str, expected: str) -> None:
@@ -102,6 +111,8 @@ def test_contact_details_are_scrubbed(conn: duckdb.DuckDBPyConnection, text: str
         "一三五七九号床，共计一百三十八元",
         "编号一二三四五六七八九",
         "第一三八次门诊",
+        "二〇二六年一月五日，三楼〇一二号诊室",
+        "零零星星等了一二十分钟",
     ],
 )
 def test_ordinary_numbers_are_kept(conn: duckdb.DuckDBPyConnection, text: str) -> None:
