@@ -112,9 +112,13 @@ def _pseudonymise_refs(expr: str) -> str:
             f"then {rewritten} else {expr} end)")
 
 
-def _drop_narrative(expr: str) -> str:
-    """Remove the resource's narrative (``text.div`` is free HTML that often names the patient)."""
-    return f"json_merge_patch({expr}::json, '{{\"text\": null}}')"
+def _drop_narrative(expr: str, line: str) -> str:
+    """Remove the resource's narrative (``text.div`` is free HTML that often names the patient) from
+    ``expr``, the resource made from ``line``. A line without the text ``"text"`` and without any ``\\u``
+    escape (which could spell the key) has none: its resource is kept as it is, not parsed and
+    re-serialised (most Slots, Appointments, Encounters)."""
+    return (f"(case when contains({line}, '\"text\"') or contains({line}, '\\u') "
+            f"then json_merge_patch({expr}::json, '{{\"text\": null}}') else {expr}::json end)")
 
 
 def _patient_resource(expr: str) -> str:
@@ -216,12 +220,12 @@ def _contained_sql(line: str) -> str:
 
 
 def protected_lines_sql(relation: str = "_checked") -> str:
-    """``(_row_number, line)`` of the lines of ``relation`` that ``protection_gate_sql`` selects, with
+    """``(_row_number, line)`` of the lines of ``relation`` whose ``gated`` (``protection_gate_sql``) is true, with
     References by identifier pseudonymised and contained persons filtered (then loaded like any line)."""
     known = ", ".join(f"'{name}'" for name in sorted(FHIR_TYPES))
     return f"""with referenced as (
                    select _row_number, {_references_sql("line")} as line from {relation}
-                   where resource_type in ({known}) and {protection_gate_sql()}
+                   where resource_type in ({known}) and gated
                )
                select _row_number, {_contained_sql("line")} as line from referenced"""
 
@@ -231,7 +235,7 @@ def fhir_resource_sql(resource_type: str, line: str = "line") -> str:
     if resource_type == "Patient":
         return _patient_resource(f"({_pseudonymise_refs(line)})")
     entity = ENTITIES[resource_type]
-    return _scrub_items(_drop_narrative(_pseudonymise_refs(line)), entity.free_text_link_ids)
+    return _scrub_items(_drop_narrative(_pseudonymise_refs(line), line), entity.free_text_link_ids)
 
 
 #: Every JSON path the FHIR structural rules read: extracted in one parse of each line.
@@ -263,7 +267,7 @@ def _fhir_rule_sql() -> str:
 
 
 def _fhir_checked_sql() -> str:
-    """``_incoming`` lines → ``_checked`` (rule, resource_type, resource_id), parsing each line once
+    """``_incoming`` lines → ``_checked`` (rule, resource_type, resource_id, gated), parsing each line once
     for every field the rules read (a JSON path list is extracted in one pass)."""
     paths = ", ".join(_sql_literal(_json_path(path)) for path in _FHIR_PATHS)
     return f"""create or replace temp table _checked as
@@ -277,7 +281,7 @@ def _fhir_checked_sql() -> str:
         )
         select _row_number, line, {_fhir_rule_sql()} as rule,
                case when is_valid and json_kind = 'OBJECT' then {_field("resourceType")} end as resource_type,
-               {_field("id")} as resource_id
+               {_field("id")} as resource_id, {protection_gate_sql()} as gated
         from parsed"""
 
 
@@ -336,8 +340,8 @@ def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int]:
     # (resource type, accepted, rows, rows to protect): which inserts this file needs (usually one
     # type, nothing refused, nothing to protect)
     counts = conn.execute(
-        f"""select resource_type, rule is null, count(*), count(*) filter (where {protection_gate_sql()})
-            from _checked group by all order by all"""
+        """select resource_type, rule is null, count(*), count(*) filter (where gated)
+           from _checked group by all order by all"""
     ).fetchall()
     groups = [(kind, bool(ok), int(n)) for kind, ok, n, _ in counts]
     source, resource_line = _protect(conn, sum(int(gated) for kind, _, _, gated in counts if kind in FHIR_TYPES))

@@ -28,6 +28,21 @@ def test_lines_across_chunk_boundaries(tmp_path: Path, monkeypatch: pytest.Monke
     assert got[29] == (30, '{"n":30}')
 
 
+def test_blank_means_only_whitespace_of_any_kind(tmp_path: Path) -> None:
+    path = tmp_path / "w.ndjson"
+    path.write_text('\u3000\t\n  {"a":1}\n{"b":2}\r\n\r\n{"c":3}', encoding="utf-8")
+    assert _lines(path) == [(2, '  {"a":1}'), (3, '{"b":2}'), (5, '{"c":3}')]
+
+
+def test_gb18030_lines_across_chunk_boundaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import journey.ingest.readers as readers
+
+    monkeypatch.setattr(readers, "_CHUNK", 5)
+    path = tmp_path / "g.ndjson"
+    path.write_bytes("".join(f'{{"t":"等了{i}"}}\n' for i in range(1, 8)).encode("gb18030") + b"\n")
+    assert _lines(path, "gb18030") == [(i, f'{{"t":"等了{i}"}}') for i in range(1, 8)]
+
+
 def test_gb18030_is_detected(tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
     path.write_bytes("id,text\n1,等了很久\n".encode("gb18030"))

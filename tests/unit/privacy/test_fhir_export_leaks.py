@@ -44,12 +44,11 @@ RESOURCES = [
 ]
 
 
-def _load(tmp_path: Path) -> Path:
+def _load(tmp_path: Path, lines: list[str] | None = None) -> Path:
     folder = tmp_path / "landing" / "ehr" / DAY.isoformat()
     folder.mkdir(parents=True)
-    (folder / "export.ndjson").write_text(
-        "\n".join(json.dumps(r, ensure_ascii=False) for r in RESOURCES) + "\n", encoding="utf-8"
-    )
+    lines = lines or [json.dumps(r, ensure_ascii=False) for r in RESOURCES]
+    (folder / "export.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
     path = tmp_path / "w.duckdb"
     conn = duckdb.connect(str(path))
     ensure_schema(conn)
@@ -76,6 +75,21 @@ def test_every_reference_shape_gets_the_same_patient_key(tmp_path: Path) -> None
     assert refs == [(f"Patient/{KEY}",)] * 3
     encounter = json.loads(conn.execute("select resource from raw.ehr_encounter").fetchone()[0])
     assert "text" not in encounter and encounter["subject"] == {"reference": f"Patient/{KEY}", "type": "Patient"}
+
+
+def test_a_narrative_is_dropped_whatever_the_spelling_of_its_key(tmp_path: Path) -> None:
+    """The loader only re-serialises lines that may hold a narrative: the key written with a JSON
+    escape (``"\\u0074ext"``) must still be found, and a line with "text" only deeper keeps that."""
+    escaped = json.dumps({"resourceType": "Encounter", "id": "e3", "status": "finished", "class": {"code": "AMB"},
+                          "subject": {"reference": "Patient/p3"}, "TEXT": {"div": f"<div>{NAME}</div>"}})
+    nested = {"resourceType": "Encounter", "id": "e4", "status": "finished", "class": {"code": "AMB"},
+              "subject": {"reference": "Patient/p4"}, "type": [{"text": "急诊"}]}
+    conn = duckdb.connect(str(_load(tmp_path, [escaped.replace('"TEXT"', '"\\u0074ext"'),
+                                               json.dumps(nested, ensure_ascii=False)])), read_only=True)
+    kept = dict(conn.execute("select resource_id, resource from raw.ehr_encounter").fetchall())
+    assert "text" not in json.loads(kept["e3"])
+    assert NAME not in json.dumps(json.loads(kept["e3"]), ensure_ascii=False)
+    assert json.loads(kept["e4"])["type"] == [{"text": "急诊"}]
 
 
 # --------------------------------------------------------------------------------------------------
