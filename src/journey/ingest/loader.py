@@ -112,13 +112,9 @@ def _pseudonymise_refs(expr: str) -> str:
             f"then {rewritten} else {expr} end)")
 
 
-def _drop_narrative(expr: str, line: str) -> str:
-    """Remove the resource's narrative (``text.div`` is free HTML that often names the patient) from
-    ``expr``, the resource made from ``line``. A line without the text ``"text"`` and without any ``\\u``
-    escape (which could spell the key) has none: its resource is kept as it is, not parsed and
-    re-serialised (most Slots, Appointments, Encounters)."""
-    return (f"(case when contains({line}, '\"text\"') or contains({line}, '\\u') "
-            f"then json_merge_patch({expr}::json, '{{\"text\": null}}') else {expr}::json end)")
+def _drop_narrative(expr: str) -> str:
+    """Remove the resource's narrative (``text.div`` is free HTML that often names the patient)."""
+    return f"json_merge_patch({expr}::json, '{{\"text\": null}}')"
 
 
 def _patient_resource(expr: str) -> str:
@@ -220,8 +216,9 @@ def _contained_sql(line: str) -> str:
 
 
 def protected_lines_sql(relation: str = "_checked") -> str:
-    """``(_row_number, line)`` of the lines of ``relation`` whose ``gated`` (``protection_gate_sql``) is true, with
-    References by identifier pseudonymised and contained persons filtered (then loaded like any line)."""
+    """``(_row_number, line)`` of the lines of ``relation`` whose ``gated`` (``protection_gate_sql``) is
+    true, with References by identifier pseudonymised and contained persons filtered (then loaded like
+    any line)."""
     known = ", ".join(f"'{name}'" for name in sorted(FHIR_TYPES))
     return f"""with referenced as (
                    select _row_number, {_references_sql("line")} as line from {relation}
@@ -235,7 +232,7 @@ def fhir_resource_sql(resource_type: str, line: str = "line") -> str:
     if resource_type == "Patient":
         return _patient_resource(f"({_pseudonymise_refs(line)})")
     entity = ENTITIES[resource_type]
-    return _scrub_items(_drop_narrative(_pseudonymise_refs(line), line), entity.free_text_link_ids)
+    return _scrub_items(_drop_narrative(_pseudonymise_refs(line)), entity.free_text_link_ids)
 
 
 #: Every JSON path the FHIR structural rules read: extracted in one parse of each line.
@@ -267,8 +264,9 @@ def _fhir_rule_sql() -> str:
 
 
 def _fhir_checked_sql() -> str:
-    """``_incoming`` lines → ``_checked`` (rule, resource_type, resource_id, gated), parsing each line once
-    for every field the rules read (a JSON path list is extracted in one pass)."""
+    """``_incoming`` lines → ``_checked`` (rule, resource_type, resource_id, gated), parsing each line
+    once for every field the rules read (a JSON path list is extracted in one pass) and testing it once
+    for ``protection_gate_sql``."""
     paths = ", ".join(_sql_literal(_json_path(path)) for path in _FHIR_PATHS)
     return f"""create or replace temp table _checked as
         with valid as (

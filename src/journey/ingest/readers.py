@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import codecs
 import csv
-import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AnyStr
 
 import numpy as np
 import pyarrow as pa
@@ -51,61 +49,34 @@ def detect_encoding(path: Path) -> str:
     raise UnreadableFile("not valid UTF-8 nor GB18030 text")
 
 
-def _blank(lines: pa.Array) -> np.ndarray:
-    """True for the empty or whitespace-only lines. Only lines that are empty or start with whitespace
-    are trimmed (NDJSON lines start with ``{``: the text is not copied for the other lines)."""
-    candidate = pc.or_(pc.equal(pc.binary_length(lines), 0), pc.utf8_is_space(pc.utf8_slice_codeunits(lines, 0, 1)))
-    blank = candidate.to_numpy(zero_copy_only=False).copy()
-    (where,) = np.nonzero(blank)
-    if len(where):
-        trimmed = pc.utf8_length(pc.utf8_trim_whitespace(lines.take(pa.array(where))))
-        blank[where] = trimmed.to_numpy(zero_copy_only=False) == 0
-    return blank
-
-
-def _split_chunk(text: str | bytes, first_row: int) -> tuple[pa.Table, int]:
-    """``text`` (a str, or bytes already validated as UTF-8) split into its lines, ``\r`` trimmed."""
-    whole = pa.array([text]) if isinstance(text, str) else pa.array([text], pa.binary()).cast(pa.string())
-    lines = pc.list_flatten(pc.split_pattern(whole, "\n"))
-    if pc.any(pc.ends_with(lines, "\r")).as_py():
-        lines = pc.utf8_rtrim(lines, characters="\r")
-    numbers = pa.array(np.arange(first_row, first_row + len(lines), dtype=np.int64))
+def _split_chunk(text: str, first_row: int) -> tuple[pa.Table, int]:
+    lines = pc.list_flatten(pc.split_pattern(pa.array([text]), "\n"))
+    lines = pc.utf8_rtrim(lines, characters="\r")
+    numbers = pa.array(range(first_row, first_row + len(lines)), type=pa.int64())
     table = pa.table({"_row_number": numbers, "line": lines})
-    return table.filter(pa.array(~_blank(lines))), first_row + len(lines)
+    keep = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(lines)), 0)
+    return table.filter(keep), first_row + len(lines)
 
 
 def read_lines(path: Path, encoding: str) -> Iterator[pa.Table]:
-    """Yield Arrow tables of (``_row_number``, ``line``) for the non-blank lines, in file order.
-
-    ``encoding`` is what ``detect_encoding`` found: a UTF-8 file is split as bytes (no decoding to
-    Python text and back; a newline byte never occurs inside a UTF-8 sequence)."""
+    """Yield Arrow tables of (``_row_number``, ``line``) for the non-blank lines, in file order."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    pending = ""
     next_row = 1
     with path.open("rb") as handle:
-        chunks = iter(lambda: handle.read(_CHUNK), b"")
-        if encoding == "utf-8":
-            pieces: Iterator[str | bytes] = _whole_lines(chunks, b"\n")
-        else:
-            decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-            decoded = itertools.chain((decoder.decode(chunk) for chunk in chunks), [decoder.decode(b"", final=True)])
-            pieces = _whole_lines(decoded, "\n")
-        for text in pieces:
-            table, next_row = _split_chunk(text, next_row)
+        while chunk := handle.read(_CHUNK):
+            text = pending + decoder.decode(chunk)
+            cut = text.rfind("\n")
+            if cut < 0:
+                pending = text
+                continue
+            pending = text[cut + 1 :]
+            table, next_row = _split_chunk(text[:cut], next_row)
             yield table
-
-
-def _whole_lines(chunks: Iterable[AnyStr], newline: AnyStr) -> Iterator[AnyStr]:
-    """``chunks`` regrouped into runs of whole lines (each without its final newline)."""
-    pending = newline[:0]
-    for chunk in chunks:
-        data = pending + chunk
-        cut = data.rfind(newline)
-        if cut < 0:
-            pending = data
-            continue
-        pending = data[cut + 1 :]
-        yield data[:cut]
+        pending += decoder.decode(b"", final=True)
     if pending:
-        yield pending
+        table, _ = _split_chunk(pending, next_row)
+        yield table
 
 
 @dataclass(frozen=True)
