@@ -43,7 +43,6 @@ def test_journey_serve_deploys_schedule_and_runs_on_a_real_server(
 ) -> None:
     from prefect import get_client
     from prefect.client.schemas.objects import StateType
-    from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     generate(settings.landing_dir, settings.generator_dir, start=START, days=1, scale=0.02, seed=7)
@@ -86,25 +85,44 @@ def test_journey_serve_deploys_schedule_and_runs_on_a_real_server(
         assert starts[:3] == [first, first + timedelta(days=1), first + timedelta(days=2)], starts
         # README → "Check the schedule": the command the data engineer runs lists them (with
         # fastapi >= 0.151 the server answered this CLI's explicit nulls with 422).
-        listed = subprocess.run(
-            [str(Path(sys.executable).with_name("prefect")), "flow-run", "ls", "--flow-name", "journey-nightly",
-             "--state-type", "SCHEDULED"],
-            env={**env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=120,
-        )
+        prefect = str(Path(sys.executable).with_name("prefect"))
+        cli_env = {**env, "COLUMNS": "200"}
+        listed = subprocess.run([prefect, "flow-run", "ls", "--flow-name", "journey-nightly", "--state-type",
+                                 "SCHEDULED"], env=cli_env, capture_output=True, text=True, timeout=120)
         assert listed.returncode == 0, listed.stdout[-2000:] + listed.stderr[-2000:]
         assert listed.stdout.count("SCHEDULED") >= 3, listed.stdout
 
-        with temporary_settings({PREFECT_API_URL: prefect_server}):
-            flow_run = run_deployment("journey-nightly/nightly", parameters={"run_date": START.isoformat()},
-                                      timeout=None, poll_interval=2, as_subflow=False)
-            with get_client(sync_client=True) as client:
-                final = client.read_flow_run(flow_run.id)
-        assert final.state is not None and final.state.type == StateType.COMPLETED, final.state
+        # README → "Run now": the served runner executes it; --watch waits for its end.
+        ran = subprocess.run([prefect, "deployment", "run", "journey-nightly/nightly", "-p",
+                              f"run_date={START.isoformat()}", "--watch"],
+                             env=cli_env, capture_output=True, text=True, timeout=900)
+        assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-2000:]
+        with temporary_settings({PREFECT_API_URL: prefect_server}), get_client(sync_client=True) as client:
+            (final,) = _runs_in_state(client, deployment.id, StateType.COMPLETED)
+        assert final.parameters == {"run_date": START.isoformat()}
     finally:
         stop_process_group(served, signal.SIGINT)
     (run,) = read_runs(settings)
     assert (run["status"], run["run_date"]) == ("succeeded", START)
     assert settings.warehouse_path.exists()
+
+
+def _runs_in_state(client: Any, deployment_id: UUID, state: Any) -> list[Any]:
+    """The deployment's flow runs whose state is of type ``state``, by expected start time."""
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    return list(client.read_flow_runs(
+        deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[state]))),
+        sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=10,  # this client sends None for both otherwise: 422
+    ))
 
 
 def _scheduled_starts(
@@ -113,24 +131,12 @@ def _scheduled_starts(
     """Expected start times (hospital-zone aware) of the deployment's scheduled runs, once the server's
     scheduler has created at least three (its recent-deployments pass runs every 5 s); if it does not,
     the failure shows the server's log (where the scheduler's errors are)."""
-    from prefect.client.schemas.filters import (
-        DeploymentFilter,
-        DeploymentFilterId,
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
     from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.sorting import FlowRunSort
 
     found: list[datetime] = []
 
     def scheduled() -> bool:
-        runs = client.read_flow_runs(
-            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))),
-            sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=10,  # this client sends None for both otherwise: 422
-        )
+        runs = _runs_in_state(client, deployment_id, StateType.SCHEDULED)
         found[:] = sorted(run.expected_start_time for run in runs if run.expected_start_time is not None)
         return len(found) >= 3
 
