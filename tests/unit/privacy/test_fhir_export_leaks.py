@@ -78,8 +78,9 @@ def test_every_reference_shape_gets_the_same_patient_key(tmp_path: Path) -> None
 
 
 def test_a_narrative_is_dropped_whatever_the_spelling_of_its_key(tmp_path: Path) -> None:
-    """The loader only re-serialises lines that may hold a narrative: the key written with a JSON
-    escape (``"\\u0074ext"``) must still be found, and a line with "text" only deeper keeps that."""
+    """The narrative is dropped by its parsed key, so also when the key is written with a JSON escape
+    (``"\\u0074ext"``: a text search for ``"text"`` would miss it); a "text" deeper in the resource
+    (a CodeableConcept's) is not a narrative and stays."""
     escaped = json.dumps({"resourceType": "Encounter", "id": "e3", "status": "finished", "class": {"code": "AMB"},
                           "subject": {"reference": "Patient/p3"}, "TEXT": {"div": f"<div>{NAME}</div>"}})
     nested = {"resourceType": "Encounter", "id": "e4", "status": "finished", "class": {"code": "AMB"},
