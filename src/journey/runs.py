@@ -26,7 +26,7 @@ from journey.ingest.pseudonymise import install_macros
 from journey.ops import runlog
 from journey.ops.clock import stamp_after
 from journey.warehouse.connection import connect_writer
-from journey.warehouse.manifest import published_manifest
+from journey.warehouse.manifest import published_manifest, recorded_fingerprints
 from journey.warehouse.publish import publish
 from journey.warehouse.schema import ensure_schema
 
@@ -64,12 +64,6 @@ def new_run_id(now: datetime | None = None) -> str:
     return now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
-def _loaded_files(settings: Settings) -> dict[str, tuple[str, str, str]]:
-    """Path → (batch id, file_stat, sha256) of every file in effect in the published warehouse's manifest."""
-    return {entry.path: (entry.batch_id, entry.file_stat, entry.sha256)
-            for entry in published_manifest(settings.warehouse_path) if entry.in_effect}
-
-
 def plan_run(
     settings: Settings,
     run_date: date | None = None,
@@ -86,9 +80,9 @@ def plan_run(
     if run_date is None:
         run_date = end or (days[-1] if days else datetime.now(UTC).date())
     selected = [d for d in days if d <= run_date and (start is None or d >= start) and (end is None or d <= end)]
-    loaded = _loaded_files(settings)
-    done = {batch for batch, _, _ in loaded.values()}
-    known = {path: (stat, sha256) for path, (_, stat, sha256) in loaded.items() if stat}
+    manifest = published_manifest(settings.warehouse_path)
+    done = {entry.batch_id for entry in manifest if entry.in_effect}
+    known = recorded_fingerprints(manifest)
     files = tuple(f for f in discover(settings.landing_dir, selected, known) if batch_id_for(f) not in done)
     return RunPlan(
         run_id=run_id or new_run_id(),

@@ -117,10 +117,7 @@ def discover(
                 if not resolved.is_file():
                     continue
                 relative = resolved.relative_to(root).as_posix()
-                stat = resolved.stat()
-                key = stat_key(stat)
-                recorded_stat, recorded_sha256 = known.get(relative, ("", ""))
-                trusted = bool(key) and recorded_stat == key
+                sha256, key, stat = fingerprint(resolved, known.get(relative))
                 found.append(
                     LandedFile(
                         source=source,
@@ -128,8 +125,18 @@ def discover(
                         path=resolved,
                         relative_path=relative,
                         size_bytes=stat.st_size,
-                        sha256=recorded_sha256 if trusted else sha256_of(resolved),
+                        sha256=sha256,
                         file_stat=key,
                     )
                 )
     return found
+
+
+def fingerprint(path: Path, recorded: tuple[str, str] | None) -> tuple[str, str, os.stat_result]:
+    """(SHA-256, ``stat_key``, stat) of a landed file. ``recorded`` is the (file_stat, sha256) recorded
+    when it was loaded: while its stat key is that one, the recorded SHA-256 is returned unread."""
+    stat = path.stat()
+    key = stat_key(stat)
+    if key and recorded and recorded[0] == key:
+        return recorded[1], key, stat
+    return sha256_of(path), key, stat

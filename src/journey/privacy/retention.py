@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 
 from journey.config import SOURCES, Settings
 from journey.errors import LandingError
-from journey.ingest.landing import parse_day, safe_path, sha256_of, stat_key
-from journey.warehouse.manifest import published_manifest
+from journey.ingest.landing import fingerprint, parse_day, safe_path
+from journey.warehouse.manifest import published_manifest, recorded_fingerprints
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +71,6 @@ class RetentionReport:
         )
 
 
-def _manifest(warehouse: Path) -> tuple[dict[str, tuple[str, date]], dict[str, str]]:
-    """From the published manifest (one row per batch): ``path NUL sha256`` → (status, load day), and
-    ``path NUL file_stat`` → sha256 of the files in effect whose stat was recorded (a file whose stat
-    is unchanged is not read again: journey.ingest.landing)."""
-    entries = published_manifest(warehouse)
-    by_content = {f"{e.path}\0{e.sha256}": (e.status, e.loaded_on) for e in entries}
-    by_stat = {f"{e.path}\0{e.file_stat}": e.sha256 for e in entries if e.file_stat and e.in_effect}
-    return by_content, by_stat
-
-
 def _landed_files(landing_dir: Path, report: RetentionReport) -> list[tuple[Path, str, date]]:
     """(resolved path, relative path, drop day) of every regular file in a drop folder."""
     root = landing_dir.resolve()
@@ -119,16 +109,17 @@ def apply_retention(
         return RetentionReport(retention_days=days, cutoff=None, dry_run=dry_run)
     cutoff = today - timedelta(days=days)
     report = RetentionReport(retention_days=days, cutoff=cutoff, dry_run=dry_run)
-    manifest, recorded = _manifest(settings.warehouse_path)
+    entries = published_manifest(settings.warehouse_path)
+    # one row per batch: path NUL sha256 → (status, load day)
+    manifest = {f"{e.path}\0{e.sha256}": (e.status, e.loaded_on) for e in entries}
+    recorded = recorded_fingerprints(entries)
     folders: set[Path] = set()
     for path, relative, day in _landed_files(settings.landing_dir, report):
         if day > cutoff:
             report.kept["too_recent"] += 1
             continue
-        stat = path.stat()
-        key = stat_key(stat)
-        sha256 = recorded.get(f"{relative}\0{key}") if key else None
-        record = manifest.get(f"{relative}\0{sha256 or sha256_of(path)}")
+        sha256, _, stat = fingerprint(path, recorded.get(relative))
+        record = manifest.get(f"{relative}\0{sha256}")
         if record is None:
             report.kept["not_loaded"] += 1
             continue

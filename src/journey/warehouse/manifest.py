@@ -53,3 +53,9 @@ def published_manifest(warehouse: Path) -> list[ManifestEntry]:
     finally:
         conn.close()
     return [ManifestEntry(*row) for row in rows]
+
+
+def recorded_fingerprints(entries: list[ManifestEntry]) -> dict[str, tuple[str, str]]:
+    """Path → (file_stat, sha256) of the files in effect whose stat was recorded: what
+    ``journey.ingest.landing.fingerprint`` may trust without reading the file."""
+    return {entry.path: (entry.file_stat, entry.sha256) for entry in entries if entry.in_effect and entry.file_stat}

@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from journey.config import Settings
+from journey.ingest import landing
 from journey.ingest.landing import discover
 from journey.ingest.loader import load_file
 from journey.ingest.pseudonymise import install_macros
-from journey.privacy import retention
 from journey.privacy.retention import apply_retention
 from journey.warehouse.schema import ensure_schema
 
@@ -148,8 +148,8 @@ def test_a_file_whose_stat_is_as_loaded_is_not_read_again(settings: Settings, mo
     _publish(settings, [OLD], datetime(2026, 1, 6))
     changed.write_text("complaint_id,received_at\nc2,2026-01-05T10:00:00\n", encoding="utf-8")  # same size
     read: list[str] = []
-    hash_file = retention.sha256_of
-    monkeypatch.setattr(retention, "sha256_of", lambda path: read.append(path.name) or hash_file(path))
+    hash_file = landing.sha256_of
+    monkeypatch.setattr(landing, "sha256_of", lambda path: read.append(path.name) or hash_file(path))
 
     report = apply_retention(settings, today=TODAY, retention_days=30)
     assert [item.relative_path for item in report.deleted] == ["ehr/2026-01-05/Encounter.ndjson"]
