@@ -44,23 +44,32 @@ holidays as (
 
 ),
 
+data_instants as (
+
+    -- the earliest and latest instant of each source, in UTC (a min/max over the column; turning every
+    -- timestamp of history into a local date first made this small table take seconds a night)
+    select min(occurred_at) as earliest_at, max(occurred_at) as latest_at from touchpoints
+    union all
+    select min(least(period_start_at, period_end_at)), max(greatest(period_start_at, period_end_at)) from encounters
+    union all
+    select min(least(start_at, cancelled_at)), max(greatest(start_at, cancelled_at)) from appointments
+    union all
+    select min(planned_at), max(planned_at) from follow_ups
+    union all
+    select min(least(first_response_at, resolved_at)), max(greatest(first_response_at, resolved_at)) from complaints
+
+),
+
 data_dates as (
 
-    select {{ to_local_date('occurred_at') }} as date_day from touchpoints
+    -- (least/greatest skip NULLs.) The local date of an instant does not decrease as the instant
+    -- grows (a clock set back at the end of daylight saving time repeats an hour of the same date),
+    -- so the local dates of the earliest and latest instants are the earliest and latest local dates;
+    -- only a zone that set its clock back across midnight breaks this, for that hour (none of
+    -- mainland China's: Asia/Shanghai has had no DST since 1991)
+    select {{ to_local_date('earliest_at') }} as date_day from data_instants
     union all
-    select {{ to_local_date('period_start_at') }} from encounters
-    union all
-    select {{ to_local_date('period_end_at') }} from encounters
-    union all
-    select {{ to_local_date('start_at') }} from appointments
-    union all
-    select {{ to_local_date('cancelled_at') }} from appointments
-    union all
-    select {{ to_local_date('planned_at') }} from follow_ups
-    union all
-    select {{ to_local_date('first_response_at') }} from complaints
-    union all
-    select {{ to_local_date('resolved_at') }} from complaints
+    select {{ to_local_date('latest_at') }} from data_instants
     union all
     select start_date from campaigns
     union all
