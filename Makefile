@@ -14,7 +14,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: help venv demo test test-fast lint bench clean
+.PHONY: help venv demo test test-fast lint bench bench-quick clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,8 +53,11 @@ lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff check src flows tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## the benchmark (not part of make test)
+bench: $(STAMP)  ## the benchmark at a year x 2.1, >= 10 M touchpoints (~27 min, ~55 GB in bench/data; not part of make test)
 	$(BIN)/python bench/run.py
+
+bench-quick: $(STAMP)  ## the benchmark at 14 days x 0.2 (a few minutes)
+	$(BIN)/python bench/run.py --days 14 --scale 0.2 --full-repeats 3 --out bench/results/quick.json
 
 clean:  ## remove generated data (keeps .venv)
 	rm -rf data/landing data/warehouse data/site data/logs data/generator data/dbt data/.prefect
