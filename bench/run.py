@@ -14,7 +14,7 @@ the default: the scheduled nightly under `journey serve`), or each start Prefect
 server in their own process (``--prefect ephemeral``: a one-off `journey run`). The script
 writes ``--out`` (JSON) and a Markdown table on stdout. See bench/README.md.
 
-    python bench/run.py                                         # default: a year x 2.1 (10.4 M touchpoints), ~27 min
+    python bench/run.py                                         # default: a year x 2.1 (11.4 M touchpoints), ~27 min
     python bench/run.py --days 14 --scale 0.2 --full-repeats 3  # make bench-quick: minutes
     python bench/run.py --days 365 --scale 5.8                  # ~2 M encounters a year (hours today)
     python bench/run.py --skip full                             # the nightly again, on the last full build's history
@@ -337,7 +337,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    # The default is the issue's: a year of a network with >= 10 M touchpoints (a year x 2.1: 10.4 M).
+    # The default is the issue's: a year of a network with >= 10 M touchpoints (a year x 2.1: 11.4 M).
     # One full build there takes 13-15 min on 2 cores, so it runs once (--full-repeats) and every other
     # measure three times: about 27 min in all (bench/README.md). `make bench-quick` is 14 days x 0.2.
     parser.add_argument("--scale", type=float, default=2.1, help="generator scale (1.0 ≈ 950 encounters/day)")
