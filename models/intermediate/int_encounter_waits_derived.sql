@@ -62,18 +62,34 @@ status_times as (
 
 location_keywords as (
 
+    -- a Location referenced by id, or by identifier (conditional reference or Reference.identifier,
+    -- resolved when exactly one Location holds it); its role from stg_ehr__locations, else a mapping
+    -- of the referenced id (a Location not exported), else the name keywords below
     select
         encounter_locations.encounter_id,
         encounter_locations.location_index,
         encounter_locations.period_start_at,
         encounter_locations.period_end_at,
-        locations.location_role_code,
-        lower(concat_ws(' ', encounter_locations.location_id, encounter_locations.location_display))
-            as location_label
+        coalesce(
+            locations.location_role_code,
+            {{ mapped_code('location_role', 'null', 'encounter_locations.location_id') }}
+        ) as location_role_code,
+        case
+            when locations.location_role_code is not null then locations.location_role_evidence
+            when {{ mapped_code('location_role', 'null', 'encounter_locations.location_id') }} is not null
+                then 'location_mapping'
+        end as location_role_evidence,
+        lower(concat_ws(
+            ' ', coalesce(encounter_locations.location_id, location_identifiers.location_id),
+            encounter_locations.location_display
+        )) as location_label
 
     from encounter_locations
+    left join {{ ref('stg_ehr__location_identifiers') }} as location_identifiers
+        on encounter_locations.location_identifier = location_identifiers.identifier_token
+        and location_identifiers.location_count = 1
     left join locations
-        on encounter_locations.location_id = locations.location_id
+        on coalesce(encounter_locations.location_id, location_identifiers.location_id) = locations.location_id
 
 ),
 
@@ -85,11 +101,16 @@ location_roles as (
         period_start_at,
         period_end_at,
         case
-            when location_role_code in ('waiting-room', 'triage', 'treatment-room') then location_role_code
+            when location_role_code is not null then location_role_code
             when location_label like '%wait%' then 'waiting-room'
             when location_label like '%triag%' then 'triage'
             when regexp_matches(location_label, 'treat|room|bay') then 'treatment-room'
         end as location_role,
+        -- which evidence decided the role: location_mapping, type, physical_type or keyword
+        case
+            when location_role_code is not null then location_role_evidence
+            when regexp_matches(location_label, 'wait|triag|treat|room|bay') then 'keyword'
+        end as location_role_evidence,
         row_number() over (
             partition by encounter_id
             order by period_start_at desc nulls last, location_index desc

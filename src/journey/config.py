@@ -121,6 +121,11 @@ class Settings(BaseSettings):
     backfill_days_per_run: int = Field(
         default=31, ge=1, description="Drop days per run in a backfill; each run publishes, so a rerun resumes."
     )
+    department_sources: str = Field(
+        default="serviceType,type,serviceProvider,location",
+        pattern=r"^(serviceType|type|serviceProvider|location)(,(serviceType|type|serviceProvider|location))*$",
+        description="Encounter elements the department is taken from, in order (the first mapped or known code).",
+    )
 
     # -- derived paths -------------------------------------------------------------------------
     @property

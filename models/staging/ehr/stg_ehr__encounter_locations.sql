@@ -22,6 +22,13 @@ final as (
         encounter_id,
         element_index as location_index,
         {{ fhir_reference_id("element ->> '$.location.reference'", 'Location') }} as location_id,
+        -- a conditional reference's `system|value` (in clear), or a Reference.identifier's key (keyed
+        -- at load); int_encounter_waits_derived resolves either through stg_ehr__location_identifiers
+        coalesce(
+            {{ fhir_conditional_identifier("element ->> '$.location.reference'", 'Location') }},
+            case when json_type(element, '$.location.identifier') = 'OBJECT'
+                then nullif(element ->> '$.location.identifier.value', '') end
+        ) as location_identifier,
         {{ clean_text("element ->> '$.location.display'") }} as location_display,
         lower(element ->> '$.status') as location_status,
         {{ to_utc("element ->> '$.period.start'") }} as period_start_at,

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from journey.ingest.entities import ENTITIES, FHIR_TYPES, Entity, entity_for_file
 from journey.ingest.landing import LandedFile
-from journey.ingest.pseudonymise import _sql_literal
+from journey.ingest.pseudonymise import _sql_literal, conditional_person_refs_sql, identifier_keys_sql
 from journey.ingest.readers import (
     UnreadableFile,
     detect_encoding,
@@ -94,12 +94,13 @@ def _pseudonymise_refs(expr: str) -> str:
     """Replace every Patient reference (any shape) by ``Patient/<key>`` and drop the ``display``
     (often the person's name) of a Reference to a Patient, RelatedPerson or Person, wherever it
     stands among its scalar members."""
+    conditional = conditional_person_refs_sql(expr)  # Patient?identifier=… keyed (pseudonymise.py)
     swapped = (
-        f"list_reduce(list_distinct(regexp_extract_all({expr}, {_sql_literal(_PATIENT_REF)}, 0)), "
+        f"list_reduce(list_distinct(regexp_extract_all({conditional}, {_sql_literal(_PATIENT_REF)}, 0)), "
         f"(acc, ref) -> replace(acc, ref, '\"Patient/' || "
-        f"journey_key(regexp_extract(ref, {_sql_literal(_PATIENT_REF)}, 1)) || '\"'), {expr})"
+        f"journey_key(regexp_extract(ref, {_sql_literal(_PATIENT_REF)}, 1)) || '\"'), {conditional})"
     )
-    reference = r'"reference"\s*:\s*"(?:Patient|RelatedPerson|Person)/'
+    reference = r'"reference"\s*:\s*"(?:[^"\\]*/)?(?:Patient|RelatedPerson|Person)[/?]'
     after = rf'({reference}[^"]*"(?:\s*,\s*{_MEMBER})*?)\s*,\s*"display"\s*:\s*{_JSON_STRING}'
     before = rf'"display"\s*:\s*{_JSON_STRING}\s*,\s*((?:{_MEMBER}\s*,\s*)*?{reference})'
     rewritten = (
@@ -109,6 +110,7 @@ def _pseudonymise_refs(expr: str) -> str:
     # Every pattern above contains the literal ``Patient/`` or ``Person/`` (RelatedPerson/ too): a
     # resource without either (most Slots, Locations) is returned as is, without running them.
     return (f"(case when contains({expr}, 'Patient/') or contains({expr}, 'Person/') "
+            f"or contains({expr}, 'Patient?') or contains({expr}, 'Person?') "
             f"then {rewritten} else {expr} end)")
 
 
@@ -123,7 +125,8 @@ def _patient_resource(expr: str) -> str:
         f"json_merge_patch({expr}::json, json_object('id', journey_key({expr}::json ->> 'id'), {drops}, "
         f"'_journey', json_object("
         f"'birthYear', try_cast(substr({expr}::json ->> 'birthDate', 1, 4) as integer), "
-        f"'region', coalesce({expr}::json ->> '$.address[0].district', {expr}::json ->> '$.address[0].city'))))"
+        f"'region', coalesce({expr}::json ->> '$.address[0].district', {expr}::json ->> '$.address[0].city'), "
+        f"'identifierKeys', {identifier_keys_sql(expr + '::json')}::json)))"
     )
 
 
@@ -232,7 +235,11 @@ def fhir_resource_sql(resource_type: str, line: str = "line") -> str:
     if resource_type == "Patient":
         return _patient_resource(f"({_pseudonymise_refs(line)})")
     entity = ENTITIES[resource_type]
-    return _scrub_items(_drop_narrative(_pseudonymise_refs(line)), entity.free_text_link_ids)
+    resource = _scrub_items(_drop_narrative(_pseudonymise_refs(line)), entity.free_text_link_ids)
+    if resource_type == "Location":  # keyed identifiers, to resolve a Reference.identifier (keyed too)
+        resource = (f"json_merge_patch({resource}, json_object('_journey', json_object("
+                    f"'identifierKeys', {identifier_keys_sql(line + '::json')}::json)))")
+    return resource
 
 
 #: Every JSON path the FHIR structural rules read: extracted in one parse of each line.

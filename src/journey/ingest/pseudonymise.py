@@ -181,3 +181,40 @@ def install_scrub_macros(conn: duckdb.DuckDBPyConnection) -> None:
         f"else journey_scrub_ascii({folded}) end) "
         "else journey_scrub_ascii(txt) end"
     )
+
+
+#: A JSON string holding a conditional reference to a person (``Patient?identifier=sys|val``, also
+#: absolute, any search parameters); group 1 is the type, group 2 the query.
+CONDITIONAL_PERSON_REF = r'"(?:[^"\\]*/)?(Patient|RelatedPerson|Person)\?([^"\\]*)"'
+_IDENTIFIER_PARAM = r"(?:^|&)identifier=([^&#]*)"
+
+
+def identifier_token_sql(token: str) -> str:
+    """The FHIR token ``system|value`` of a search value (URL-decoded; a bare value = ``|value``)."""
+    decoded = f"url_decode({token})"
+    return f"(case when contains({decoded}, '|') then {decoded} else '|' || {decoded} end)"
+
+
+def conditional_person_refs_sql(expr: str) -> str:
+    """``expr`` (JSON text) with every conditional reference to a Patient, RelatedPerson or Person
+    rewritten to ``<Type>?identifier=<journey_key(system|value)>``: the identifier (e.g. a resident
+    ID) never reaches raw in clear, and any other search parameter (a name, a birth date) is
+    dropped. The key equals the one in the Patient's ``_journey.identifierKeys``."""
+    pattern = _sql_literal(CONDITIONAL_PERSON_REF)
+    value = f"regexp_extract(regexp_extract(ref, {pattern}, 2), {_sql_literal(_IDENTIFIER_PARAM)}, 1)"
+    keyed = (f"'\"' || regexp_extract(ref, {pattern}, 1) || '?identifier=' || "
+             f"coalesce(journey_key(nullif({identifier_token_sql(value)}, '|')), '') || '\"'")
+    refs = f"list_distinct(regexp_extract_all({expr}, {pattern}, 0))"
+    return (f"(case when contains({expr}, 'Patient?') or contains({expr}, 'Person?') "
+            f"then list_reduce({refs}, (acc, ref) -> replace(acc, ref, {keyed}), {expr}) else {expr} end)")
+
+
+def identifier_keys_sql(expr: str) -> str:
+    """A JSON array of the keyed tokens of a resource's ``identifier[]``: ``journey_key(system|value)``
+    and ``journey_key(|value)`` (a reference without a system matches any), never the values."""
+    each = "json_extract_string(ident, '$.value')"
+    system = "coalesce(json_extract_string(ident, '$.system'), '')"
+    keys = (f"list_distinct(flatten(list_transform(coalesce(json_extract({expr}, '$.identifier[*]'), []), "
+            f"ident -> case when nullif(trim({each}), '') is null then [] else "
+            f"[journey_key({system} || '|' || trim({each})), journey_key('|' || trim({each}))] end)))")
+    return f"to_json({keys})"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from journey.config import Settings, telemetry_off_env
 from journey.errors import BuildFailed
+from journey.mapping import code_map_vars
 from journey.warehouse.connection import connect_writer
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,8 @@ def dbt_vars(settings: Settings, vars: dict[str, object] | None = None) -> dict[
     """The dbt vars journey's settings own (dbt_project.yml holds the same defaults), plus ``vars``."""
     return {"timezone": settings.timezone, "min_cell_size": settings.min_cell_size,
             "late_lookback_days": settings.late_lookback_days,
-            "max_wait_hours": settings.thresholds.max_wait_hours, **(vars or {})}
+            "max_wait_hours": settings.thresholds.max_wait_hours,
+            "department_sources": settings.department_sources.split(","), **code_map_vars(settings), **(vars or {})}
 
 
 def nightly_build_args(*, rebuild: bool) -> tuple[str, ...]:
@@ -130,6 +132,11 @@ create table if not exists ops.staging_state (fingerprint varchar not null, buil
 """
 
 
+#: The stage step: the staging models and the seeds they read (the code map's defaults, the encounter
+#: classes, the departments), no tests (the GX staging suites check the rows next).
+STAGING_BUILD_ARGS = ("build", "--select", "+staging", "--resource-type", "model", "--resource-type", "seed")
+
+
 def staging_fingerprint(settings: Settings) -> str:
     """The staging definition: models/staging, the macros, dbt_project.yml and journey's dbt vars."""
     return project_fingerprint(settings.project_dir, STAGING_INPUTS, json.dumps(dbt_vars(settings), sort_keys=True))
@@ -160,7 +167,7 @@ def run_staging(settings: Settings, database: Path, *, rebuild: bool = False) ->
     full = rebuild or _recorded_staging_fingerprint(settings, database) != fingerprint
     if full:
         log.info("staging definition changed or rebuild asked: staging tables rebuilt in full")
-    result = run_dbt(settings, database, "run", "--select", "staging", *(("--full-refresh",) if full else ()))
+    result = run_dbt(settings, database, *STAGING_BUILD_ARGS, *(("--full-refresh",) if full else ()))
     conn = connect_writer(database, settings)
     try:
         conn.execute("delete from ops.staging_state")
@@ -176,7 +183,7 @@ DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json"
 #: What shapes the docs site: every model, macro, seed, dbt test and analysis, and the project.
 DOCS_INPUTS = ("models", "macros", "seeds", "tests/dbt", "analyses")
 #: What shapes the staging tables' rows and columns.
-STAGING_INPUTS = ("models/staging", "macros")
+STAGING_INPUTS = ("models/staging", "macros", "seeds")
 
 
 def project_fingerprint(project_dir: Path, folders: tuple[str, ...] = DOCS_INPUTS, extra: str = "") -> str:
