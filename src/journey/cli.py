@@ -134,7 +134,10 @@ def _bar(description: str, total: int | None, unit: str, verbose: bool) -> Itera
 ))
 @friendly
 def init() -> None:
-    """Create the data folders and the pseudonymisation secret (if none is configured)."""
+    """Create the data folders and the pseudonymisation secret (if none is configured); check the
+    site's code mapping file if there is one."""
+    from journey.mapping import code_map_path, load_code_map
+
     settings = _settings()
     settings.ensure_dirs()
     existed = settings.default_secret_file.exists() or settings.secret is not None
@@ -142,6 +145,9 @@ def init() -> None:
     where = "JOURNEY_SECRET" if settings.secret is not None else str(settings.default_secret_file)
     typer.echo(f"data dir:  {settings.root}")
     typer.echo(f"secret:    {where} ({'existing' if existed else 'created; back it up, keep it out of git'})")
+    code_map = load_code_map(settings)  # a bad mapping file stops here, naming its line
+    typer.echo(f"mapping:   {code_map_path(settings)} "
+               f"({f'{len(code_map.entries)} site mapping(s)' if code_map.path else 'absent: built-in defaults only'})")
     typer.echo("next:      `journey generate` (demo drops) or land real drops in "
                f"{settings.landing_dir}/<source>/<YYYY-MM-DD>/, then `journey backfill`")
 

@@ -51,21 +51,32 @@ class CodeMap:
     entries: dict[tuple[str, str, str], str] = field(default_factory=dict)
     fingerprint: str = ""
     path: Path | None = None
+    defaults: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    departments: frozenset[str] = frozenset()
 
     def target(self, domain: str, system: str | None, code: str) -> str | None:
         """The journey code ``code`` of ``system`` maps to in ``domain`` (site file, then the native
-        codes: a v3 class, a disposition category, a location role); None = unmapped. A department
-        code of seeds/departments.csv is known without a mapping: see ``load_code_map``."""
-        for key in ((domain, system or "", code), (domain, "", code)):
-            if key in self.entries:
-                return self.entries[key]
-        native = {"encounter_class": ENCOUNTER_CLASSES, "discharge_disposition": DISPOSITION_CATEGORIES,
-                  "location_role": LOCATION_ROLES}.get(domain, frozenset())
+        codes: a v3 class, a disposition category, a department of seeds/departments.csv); None =
+        unmapped. The same rule as dbt's (macros/fhir.sql ``mapped_code``, stg_ehr__encounters)."""
+        code = code.strip()
+        for table in (self.entries, self.defaults):
+            for key in ((domain, (system or "").strip(), code), (domain, "", code)):
+                if key in table:
+                    return table[key]
         if domain == "encounter_class":
-            code = code.upper()
-        elif domain == "discharge_disposition" and system == "http://snomed.info/sct" and code == "21541000119102":
-            return "lwbs"
-        return code if code in native else None
+            return code.upper() if code.upper() in ENCOUNTER_CLASSES else None
+        if domain == "discharge_disposition":
+            return code.lower() if code.lower() in DISPOSITION_CATEGORIES else None
+        if domain == "department":
+            return code if code in self.departments else None
+        return None
+
+
+def _defaults(settings: Settings) -> dict[tuple[str, str, str], str]:
+    seed = settings.project_dir / "seeds" / "code_map_defaults.csv"
+    with seed.open(encoding="utf-8", newline="") as handle:
+        return {(row["domain"], (row["source_system"] or "").strip(), row["source_code"].strip()): row["target_code"]
+                for row in csv.DictReader(handle)}
 
 
 def _allowed(settings: Settings) -> dict[str, frozenset[str]]:
@@ -78,8 +89,9 @@ def load_code_map(settings: Settings) -> CodeMap:
     the line and the rule on a bad header, a non-UTF-8 file, an unknown domain, an empty code, a
     target the domain does not allow, or a key mapped twice to different targets."""
     path = code_map_path(settings)
+    defaults, departments = _defaults(settings), _departments(settings)
     if not path.is_file():
-        return CodeMap()
+        return CodeMap(defaults=defaults, departments=departments)
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
@@ -113,7 +125,7 @@ def load_code_map(settings: Settings) -> CodeMap:
             raise ConfigError(f"{where}: {domain} {system}|{code} already maps to {entries[key]!r} on line "
                               f"{lines[key]}, here to {target!r}; rule: duplicate")
         entries[key], lines[key] = target, line
-    return CodeMap(entries, hashlib.sha256(data).hexdigest(), path)
+    return CodeMap(entries, hashlib.sha256(data).hexdigest(), path, defaults, departments)
 
 
 def code_map_vars(settings: Settings) -> dict[str, object]:

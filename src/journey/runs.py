@@ -23,6 +23,7 @@ from journey.config import Settings
 from journey.ingest.landing import LandedFile, discover, landed_days
 from journey.ingest.loader import FileLoad, already_loaded, batch_id_for, load_file
 from journey.ingest.pseudonymise import install_macros
+from journey.mapping import load_code_map
 from journey.ops import runlog
 from journey.ops.clock import stamp_after
 from journey.warehouse.connection import connect_writer
@@ -76,6 +77,7 @@ def plan_run(
 
     A file re-delivered with changed bytes is a new batch (its fingerprint differs) and is loaded.
     """
+    load_code_map(settings)  # the site's code mapping is valid before anything loads (journey.mapping)
     days = landed_days(settings.landing_dir)
     if run_date is None:
         run_date = end or (days[-1] if days else datetime.now(UTC).date())

@@ -81,7 +81,8 @@ def _build(settings: Settings) -> duckdb.DuckDBPyConnection:
     for landed in discover(settings.landing_dir, [DAY]):
         load_file(conn, landed, run_id="r", loaded_at=datetime(2026, 1, 6))
     conn.close()
-    run_dbt(settings, settings.work_path, "run", "--select", "staging", "int_encounter_waits_derived")
+    run_dbt(settings, settings.work_path, "build", "--select", "+staging", "int_encounter_waits_derived",
+            "--resource-type", "model", "--resource-type", "seed")
     return duckdb.connect(str(settings.work_path), read_only=True)
 
 

@@ -15,7 +15,7 @@ from journey.ingest.loader import load_file
 from journey.quality.gate import _frames, load_suites, validate_stage
 from journey.quality.replay import reinstate
 from journey.runs import open_work
-from journey.transform.dbt import run_dbt
+from journey.transform.dbt import STAGING_BUILD_ARGS, run_dbt
 
 pytestmark = pytest.mark.slow
 DAY = date(2026, 1, 5)
@@ -35,7 +35,7 @@ def _load(settings: Settings, files: dict[str, str], days: list[date] | None = N
     finally:
         conn.close()
     if stage:
-        run_dbt(settings, settings.work_path, "run", "--select", "staging")
+        run_dbt(settings, settings.work_path, *STAGING_BUILD_ARGS)
     return [load.batch_id for load in loads]
 
 
@@ -84,10 +84,10 @@ def test_a_refused_row_leaves_the_staging_tables_at_once(settings: Settings) -> 
     history = [{"status": "arrived", "period": {"start": "2026-01-05T09:00:00+08:00"}},
                {"status": "finished", "period": {"start": "2026-01-05T09:30:00+08:00"}}]
     encounters = [
-        {"resourceType": "Encounter", "id": f"e{i}", "status": "finished", "class": {"code": code},
+        {"resourceType": "Encounter", "id": f"e{i}", "status": status, "class": {"code": "AMB"},
          "subject": {"reference": "Patient/p1"}, "statusHistory": history,
          "period": {"start": "2026-01-05T09:00:00+08:00", "end": "2026-01-05T09:30:00+08:00"}}
-        for i, code in enumerate(["AMB", "XYZ", "EMER"], start=1)
+        for i, status in enumerate(["finished", "done", "finished"], start=1)
     ]
     batches = _load(settings, {f"ehr/{DAY}/Encounter.ndjson": "\n".join(json.dumps(e) for e in encounters) + "\n"})
     with duckdb.connect(str(settings.work_path), read_only=True) as conn:  # the stage step built all three
@@ -219,7 +219,7 @@ def test_replay_revalidates_rule_refused_rows_and_keeps_counts(settings: Setting
         assert state(conn) == ((4, 3, 1), ["malformed_json"], (3,))
     finally:
         conn.close()
-    run_dbt(settings, settings.work_path, "run", "--select", "staging")
+    run_dbt(settings, settings.work_path, *STAGING_BUILD_ARGS)
     validate_stage(settings, settings.work_path, "staging", report.batch_ids, "r2")
     conn = duckdb.connect(str(settings.work_path))
     try:
@@ -229,7 +229,7 @@ def test_replay_revalidates_rule_refused_rows_and_keeps_counts(settings: Setting
         report = reinstate(conn, now=datetime(2026, 1, 8))
     finally:
         conn.close()
-    run_dbt(settings, settings.work_path, "run", "--select", "staging")
+    run_dbt(settings, settings.work_path, *STAGING_BUILD_ARGS)
     validate_stage(settings, settings.work_path, "staging", report.batch_ids, "r3")
     conn = duckdb.connect(str(settings.work_path), read_only=True)
     try:

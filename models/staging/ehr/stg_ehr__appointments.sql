@@ -19,14 +19,31 @@ renamed as (
         {{ to_utc("resource ->> '$.start'") }} as start_at,
         {{ to_utc("resource ->> '$.end'") }} as end_at,
         {{ clean_text("resource ->> '$.serviceType[0].coding[0].code'") }} as department_code,
-        {{ fhir_reference_id(
-            "list_filter(json_extract_string(resource, '$.participant[*].actor.reference'),
-                lambda reference: reference like '%Patient/%')[1]",
-            'Patient') }} as patient_key,
-        {{ fhir_reference_id(
-            "list_filter(json_extract_string(resource, '$.participant[*].actor.reference'),
-                lambda reference: reference like '%Practitioner/%')[1]",
-            'Practitioner') }} as practitioner_id,
+        -- by id, else by a conditional reference `Patient?identifier=` keyed at load, resolved against
+        -- the Patients loaded so far (stg_ehr__patient_identifiers)
+        coalesce(
+            {{ fhir_reference_id(
+                "list_filter(json_extract_string(resource, '$.participant[*].actor.reference'),
+                    lambda reference: reference like '%Patient/%')[1]",
+                'Patient') }},
+            (select identifiers.patient_key from {{ ref('stg_ehr__patient_identifiers') }} as identifiers
+             where identifiers.patient_count = 1 and identifiers.identifier_key = regexp_extract(
+                list_filter(json_extract_string(resource, '$.participant[*].actor.reference'),
+                    lambda reference: reference like '%Patient?identifier=%')[1],
+                'Patient\?identifier=([0-9a-f]{64})$', 1))
+        ) as patient_key,
+        -- by id, else the identifier token `system|value` of `Practitioner?identifier=…` (Practitioner
+        -- resources are not loaded: the token is the practitioner's key)
+        coalesce(
+            {{ fhir_reference_id(
+                "list_filter(json_extract_string(resource, '$.participant[*].actor.reference'),
+                    lambda reference: reference like '%Practitioner/%')[1]",
+                'Practitioner') }},
+            {{ fhir_conditional_identifier(
+                "list_filter(json_extract_string(resource, '$.participant[*].actor.reference'),
+                    lambda reference: reference like '%Practitioner?%')[1]",
+                'Practitioner') }}
+        ) as practitioner_id,
         {{ fhir_reference_id("resource ->> '$.slot[0].reference'", 'Slot') }} as slot_id,
         lower({{ clean_text("resource ->> '$.cancelationReason.coding[0].code'") }}) as cancellation_reason_code,
         lower(

@@ -12,7 +12,8 @@ from journey.transform.dbt import dbt_vars
 def test_dbt_project_defaults_match_the_settings_defaults(settings: Settings) -> None:
     project = yaml.safe_load((settings.project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
     passed = dbt_vars(settings)
-    assert set(passed) == {"timezone", "min_cell_size", "late_lookback_days", "max_wait_hours"}
+    assert set(passed) == {"timezone", "min_cell_size", "late_lookback_days", "max_wait_hours",
+                           "department_sources", "code_map_path", "code_map_fingerprint"}
     for name, value in passed.items():
         assert project["vars"][name] == value, name
 
@@ -24,3 +25,5 @@ def test_dbt_vars_follow_the_settings(settings: Settings) -> None:
     assert dbt_vars(tuned)["max_wait_hours"] == 24.0
     assert dbt_vars(tuned)["min_cell_size"] == 5
     assert dbt_vars(tuned, {"min_cell_size": 1})["min_cell_size"] == 1  # a caller's override wins
+    ordered = settings.model_copy(update={"department_sources": "location,serviceProvider"})
+    assert dbt_vars(ordered)["department_sources"] == ["location", "serviceProvider"]

@@ -1,5 +1,5 @@
 """The stage step rebuilds the incremental staging tables in full exactly when their definition
-changed since they were built (models/staging, macros, dbt_project.yml, journey's dbt vars)."""
+changed since they were built (models/staging, macros, seeds, dbt_project.yml, journey's dbt vars)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_the_recorded_definition_is_current_until_a_var_or_file_changes(settings
     for name in ("dbt_project.yml",):
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_bytes((settings.project_dir / name).read_bytes())
-    for folder in ("models/staging", "macros"):
+    for folder in ("models/staging", "macros", "seeds"):
         for path in (settings.project_dir / folder).rglob("*"):
             if path.is_file():
                 target = project / path.relative_to(settings.project_dir)
