@@ -248,3 +248,62 @@ def test_a_relatives_name_next_to_a_relatedperson_reference_is_dropped(tmp_path:
         {"actor": {"reference": "Practitioner/dr-1", "display": "Dr. Li"}},  # staff keep their names
     ]
     conn.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# Conditional references (``Patient?identifier=system|value``, as bulk exports write them): the
+# identifier in the reference string is keyed like a Reference.identifier, any other search parameter
+# and the display dropped; Patient and Location keep keyed tokens of their identifier[] to be
+# resolved by (stg_ehr__patient_identifiers, stg_ehr__location_identifiers).
+# --------------------------------------------------------------------------------------------------
+CONDITIONAL = [
+    {  # system and value, `|` URL-encoded, a display with the name, another search parameter
+        "resourceType": "Encounter", "id": "e1", "status": "finished", "class": {"code": "EMER"},
+        "subject": {"display": NAME,
+                    "reference": f"Patient?identifier={RESIDENT_ID_SYSTEM}%7C{NATIONAL_ID}&name={NAME}"},
+        "location": [{"location": {"reference": "Location?identifier=https://hospital.example/loc|WR-1"}}],
+    },
+    {  # an absolute conditional reference with a plain `|`, and one without a system
+        "resourceType": "Appointment", "id": "a1", "status": "booked",
+        "participant": [{"actor": {"reference": f"https://ehr.example/fhir/Patient?identifier={RESIDENT_ID_SYSTEM}|"
+                                                f"{NATIONAL_ID}"}},
+                        {"actor": {"reference": f"RelatedPerson?identifier={NATIONAL_ID}"}}],
+    },
+    {"resourceType": "Patient", "id": PID, "name": [{"text": NAME}],
+     "identifier": [{"system": RESIDENT_ID_SYSTEM, "value": NATIONAL_ID}, {"value": " "}]},
+    {"resourceType": "Location", "id": "wr",
+     "identifier": [{"system": "https://hospital.example/loc", "value": "WR-1"}]},
+]
+
+
+def test_a_conditional_patient_reference_is_keyed_and_its_display_dropped(tmp_path: Path) -> None:
+    conn = _load_lines(tmp_path, CONDITIONAL)
+    keyed = _token_key(RESIDENT_ID_SYSTEM, NATIONAL_ID)
+    encounter = _resource(conn, "ehr_encounter")
+    assert encounter["subject"] == {"reference": f"Patient?identifier={keyed}"}
+    # a Location identifier is not personal: kept in clear, resolved in dbt
+    assert encounter["location"] == [
+        {"location": {"reference": "Location?identifier=https://hospital.example/loc|WR-1"}}]
+    appointment = _resource(conn, "ehr_appointment")
+    assert appointment["participant"] == [
+        {"actor": {"reference": f"Patient?identifier={keyed}"}},
+        {"actor": {"reference": f"RelatedPerson?identifier={_token_key('', NATIONAL_ID)}"}},
+    ]
+    conn.close()
+    report = scan(NEEDLES, warehouse=tmp_path / "w.duckdb")
+    assert report.clean, report.summary()
+
+
+def test_patient_and_location_keep_keyed_identifier_tokens_never_the_value(tmp_path: Path) -> None:
+    conn = _load_lines(tmp_path, CONDITIONAL)
+    patient = _resource(conn, "ehr_patient")
+    assert patient["id"] == KEY and "identifier" not in patient
+    assert sorted(patient["_journey"]["identifierKeys"]) == sorted(  # type: ignore[index]
+        [_token_key(RESIDENT_ID_SYSTEM, NATIONAL_ID), _token_key("", NATIONAL_ID)])
+    location = _resource(conn, "ehr_location")
+    assert location["identifier"] == [{"system": "https://hospital.example/loc", "value": "WR-1"}]
+    assert sorted(location["_journey"]["identifierKeys"]) == sorted(  # type: ignore[index]
+        [_token_key("https://hospital.example/loc", "WR-1"), _token_key("", "WR-1")])
+    raw = json.dumps(conn.execute("select list(resource) from raw.ehr_patient").fetchone())
+    assert NATIONAL_ID not in raw
+    conn.close()
