@@ -100,3 +100,28 @@
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+  Why a fact's wait is NULL (NULL when the wait is known), in the encounter's own columns
+  (arrived_at, is_lwbs, encounter_status, has_tracking_evidence):
+    no_arrival_time          no arrival at all
+    left_without_being_seen  the milestone never came: the patient left (LWBS; not for departures)
+    not_departed             the milestone has not come yet: the encounter is still open
+    no_tracking              only `period`: no statusHistory and no location with a known role
+    <missing_end_reason>     tracked, but the milestone is not recorded
+    implausible_interval     both times known, the interval is not a wait (macros/timestamps.sql)
+-#}
+{% macro wait_reason(wait_expression, end_expression, missing_end_reason, lwbs_explains=true) -%}
+    case
+        when {{ wait_expression }} is not null then null
+        when arrived_at is null then 'no_arrival_time'
+        {%- if lwbs_explains %}
+        when {{ end_expression }} is null and is_lwbs then 'left_without_being_seen'
+        {%- endif %}
+        when {{ end_expression }} is null
+            and encounter_status in ('planned', 'arrived', 'triaged', 'in-progress', 'onleave') then 'not_departed'
+        when {{ end_expression }} is null and not has_tracking_evidence then 'no_tracking'
+        when {{ end_expression }} is null then '{{ missing_end_reason }}'
+        else 'implausible_interval'
+    end
+{%- endmacro %}

@@ -29,19 +29,21 @@
     cast({{ to_local(utc_timestamp_expression) }} as date)
 {%- endmacro %}
 
-{#- Minutes / hours / days between two timestamps, as decimals (NULL if either is NULL). Signed: a
-    negative value means the end came first (e.g. a cancellation after the start). Waits use
-    plausible_minutes / plausible_hours below instead. -#}
+{#- Minutes / hours / days between two timestamps, exact (NULL if either is NULL): facts keep the
+    exact value and a metric rounds once, at publication (a percentile of per-visit rounded values
+    differs from the rounded percentile of the exact ones). Signed: a negative value means the end
+    came first (e.g. a cancellation after the start). Waits use plausible_minutes / plausible_hours
+    below instead. -#}
 {% macro minutes_between(start_expression, end_expression) -%}
-    round(date_diff('millisecond', {{ start_expression }}, {{ end_expression }}) / 60000.0, 2)
+    (date_diff('millisecond', {{ start_expression }}, {{ end_expression }}) / 60000.0)
 {%- endmacro %}
 
 {% macro hours_between(start_expression, end_expression) -%}
-    round(date_diff('millisecond', {{ start_expression }}, {{ end_expression }}) / 3600000.0, 3)
+    (date_diff('millisecond', {{ start_expression }}, {{ end_expression }}) / 3600000.0)
 {%- endmacro %}
 
 {% macro days_between(start_expression, end_expression) -%}
-    round(date_diff('millisecond', {{ start_expression }}, {{ end_expression }}) / 86400000.0, 3)
+    (date_diff('millisecond', {{ start_expression }}, {{ end_expression }}) / 86400000.0)
 {%- endmacro %}
 
 {#-
@@ -50,22 +52,22 @@
   than max_hours (default var('max_wait_hours'), journey's thresholds.max_wait_hours, 48 h). Such an
   interval is not a wait: it is left out of every percentile, mean and share built on it, the same as
   a missing timestamp. max_hours is a number or a SQL expression; one evaluating to NULL means no
-  upper bound (inpatient stays last days). tests/dbt/assert_encounter_milestones_ordered.sql counts
-  the visits concerned.
+  upper bound (inpatient stays last days). The value is exact (not rounded: see minutes_between).
+  tests/dbt/assert_encounter_milestones_ordered.sql counts the visits concerned.
 -#}
 {% macro plausible_minutes(start_expression, end_expression, max_hours=none) -%}
-    {{ _plausible_interval(start_expression, end_expression, 60000.0, 2, max_hours) }}
+    {{ _plausible_interval(start_expression, end_expression, 60000.0, max_hours) }}
 {%- endmacro %}
 
 {% macro plausible_hours(start_expression, end_expression, max_hours=none) -%}
-    {{ _plausible_interval(start_expression, end_expression, 3600000.0, 3, max_hours) }}
+    {{ _plausible_interval(start_expression, end_expression, 3600000.0, max_hours) }}
 {%- endmacro %}
 
-{% macro _plausible_interval(start_expression, end_expression, unit_milliseconds, decimals, max_hours) -%}
+{% macro _plausible_interval(start_expression, end_expression, unit_milliseconds, max_hours) -%}
     {%- set elapsed = "date_diff('millisecond', " ~ start_expression ~ ", " ~ end_expression ~ ")" -%}
     {%- set bound = var('max_wait_hours') if max_hours is none else max_hours -%}
     case
         when {{ elapsed }} >= 0 and ({{ elapsed }} <= ({{ bound }}) * 3600000.0) is not false
-            then round({{ elapsed }} / {{ unit_milliseconds }}, {{ decimals }})
+            then {{ elapsed }} / {{ unit_milliseconds }}
     end
 {%- endmacro %}

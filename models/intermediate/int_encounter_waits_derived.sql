@@ -1,6 +1,8 @@
 -- One row per encounter: arrival, triage, provider-seen and departure times derived the two ways
 -- EHRs record them (statusHistory and location periods, with Encounter.period as the fallback),
--- each with the element it came from, plus the LWBS and "is a visit" flags.
+-- each with the element it came from, plus the LWBS and "is a visit" flags. A flag or time is
+-- derived only from evidence the export holds: without it the value is NULL and a *_reason column
+-- says why (e.g. an ED encounter with only `period` has no LWBS flag: no_disposition_or_tracking).
 -- Rules: data/README.md, "Encounter".
 --
 -- Incremental through the change feed (macros/change_feed.sql, macros/change_feed_consumers.sql): a
@@ -53,7 +55,8 @@ status_times as (
         min(period_start_at) filter (where encounter_status = 'arrived') as arrived_status_at,
         min(period_start_at) filter (where encounter_status = 'triaged') as triaged_status_at,
         min(period_start_at) filter (where encounter_status = 'in-progress') as in_progress_status_at,
-        min(period_start_at) filter (where encounter_status = 'finished') as finished_status_at
+        min(period_start_at) filter (where encounter_status = 'finished') as finished_status_at,
+        count(*) as status_history_entries
 
     from status_history
     group by encounter_id
@@ -127,7 +130,10 @@ location_times as (
         min(period_start_at) as first_location_start_at,
         min(period_start_at) filter (where location_role = 'triage') as triage_location_start_at,
         min(period_start_at) filter (where location_role = 'treatment-room') as treatment_location_start_at,
-        max(period_end_at) filter (where reverse_location_order = 1) as last_location_end_at
+        max(period_end_at) filter (where reverse_location_order = 1) as last_location_end_at,
+        count(*) as location_entries,
+        -- every location's role is known: only then does "never in a treatment room" say something
+        count(*) filter (where location_role is null) = 0 as has_every_location_role
 
     from location_roles
     group by encounter_id
@@ -155,7 +161,12 @@ joined as (
         location_times.first_location_start_at,
         location_times.triage_location_start_at,
         location_times.treatment_location_start_at,
-        location_times.last_location_end_at
+        location_times.last_location_end_at,
+        -- tracking evidence: the EHR recorded the stay's milestones (statusHistory) or where the
+        -- patient was, each location with a known role
+        coalesce(status_times.status_history_entries > 0, false)
+            or coalesce(location_times.location_entries > 0 and location_times.has_every_location_role, false)
+            as has_tracking_evidence
 
     from encounters
     left join status_times
@@ -207,12 +218,13 @@ derived as (
         -- the in-progress status (an EHR without locations records placement as the provider start)
         coalesce(treatment_location_start_at, in_progress_status_at) as treatment_room_at,
 
-        -- departure: the finished status, else the end of the last location, else period.end
-        coalesce(finished_status_at, last_location_end_at, period_end_at) as departed_at,
+        -- departure: the finished status, else the encounter's own end (period.end), else the end of
+        -- the last location (a location's end may lie hours after the recorded discharge)
+        coalesce(finished_status_at, period_end_at, last_location_end_at) as departed_at,
         case
             when finished_status_at is not null then 'status_history'
-            when last_location_end_at is not null then 'location'
             when period_end_at is not null then 'period'
+            when last_location_end_at is not null then 'location'
             else 'none'
         end as departed_source
 
@@ -220,22 +232,52 @@ derived as (
 
 ),
 
+dispositions as (
+
+    select
+        *,
+        -- the disposition evidence (one place: switch to the mapped disposition category here)
+        discharge_disposition_code = '21541000119102' as is_lwbs_disposition,
+        discharge_disposition_code is not null as has_disposition
+
+    from derived
+
+),
+
+lwbs_reasons as (
+
+    -- left without being seen (CMS ED timeliness "left without being evaluated"): from the
+    -- disposition, else from tracking evidence (an ended ED stay that never reached in-progress or a
+    -- treatment room); NULL when the export holds neither (an encounter with only `period`)
+    select
+        *,
+        case
+            when encounter_status = 'entered-in-error' then 'not_a_visit'
+            when is_lwbs_disposition then 'lwbs_disposition'
+            when has_disposition then 'other_disposition'
+            when encounter_class is distinct from 'EMER' then 'not_emergency'
+            when encounter_status in ('arrived', 'triaged', 'in-progress', 'onleave') then 'not_departed'
+            when encounter_status is distinct from 'finished' and encounter_status is distinct from 'cancelled'
+                then 'not_a_visit'
+            when provider_seen_at is not null then 'seen_by_provider'
+            when has_tracking_evidence then 'tracking_never_seen'
+            else 'no_disposition_or_tracking'
+        end as lwbs_reason
+
+    from dispositions
+
+),
+
 flagged as (
 
     select
         *,
-        coalesce(
-            discharge_disposition_code = '21541000119102'
-            or (
-                discharge_disposition_code is null
-                and encounter_class = 'EMER'
-                and encounter_status in ('finished', 'cancelled')
-                and provider_seen_at is null
-            ),
-            false
-        ) as is_lwbs
+        case
+            when lwbs_reason in ('no_disposition_or_tracking', 'not_a_visit') then null
+            else lwbs_reason in ('lwbs_disposition', 'tracking_never_seen')
+        end as is_lwbs
 
-    from derived
+    from lwbs_reasons
 
 ),
 
@@ -261,11 +303,14 @@ final as (
         departed_at,
         departed_source,
         treatment_room_at,
+        has_tracking_evidence,
         -- the source of the wait that matters most (door to provider): decides the encounter's
         -- timestamp_source; period never yields a provider time, so it is status_history/location/none
         provider_seen_source as timestamp_source,
         is_lwbs,
-        (encounter_status in ('arrived', 'triaged', 'in-progress', 'onleave', 'finished') or is_lwbs)
+        lwbs_reason,
+        -- a cancelled encounter is a visit only with LWBS evidence (an unknown LWBS is not one)
+        (encounter_status in ('arrived', 'triaged', 'in-progress', 'onleave', 'finished') or coalesce(is_lwbs, false))
             as is_visit,
         -- when the version kept was loaded: facts built incrementally rebuild encounters loaded since
         -- their last run

@@ -1,6 +1,7 @@
 """Metrics recomputed independently, in pandas, straight from the landing files of a generated
-hospital, must equal the dbt marts: ED LWBS counts per day, NPS per month of the visit × department,
-and online-review volume and mean rating per month × department.
+hospital, must equal the dbt marts: ED LWBS counts per day (LWBS only from a disposition or tracking
+evidence), NPS per month of the visit × department, online-review volume and mean rating per
+month × department, and every published door-to-provider percentile = round(quantile_cont(exact), 2).
 
 The recomputation reads the NDJSON / JSONL files with the standard library and pandas only (no
 DuckDB, no dbt macros), following the definitions in the model YAML.
@@ -73,17 +74,25 @@ def _encounters(landing: Path) -> pd.DataFrame:
         disposition = (encounter.get("hospitalization", {}).get("dischargeDisposition", {}).get("coding") or [{}])[0]
         status = encounter.get("status")
         seen = "in-progress" in history or any(k in role for role in roles for k in ("treat", "room", "bay"))
-        lwbs = disposition.get("code") == LWBS_CODE or (
-            not disposition.get("code") and encounter["class"]["code"] == "EMER"
-            and status in ("finished", "cancelled") and not seen
-        )
+        # LWBS only from evidence: the disposition, else tracking (statusHistory or locations, every
+        # generated location having a role); an ended ED encounter with neither is unknown (None)
+        tracked = bool(encounter.get("statusHistory")) or bool(encounter.get("location"))
+        lwbs: bool | None
+        if status == "entered-in-error":
+            lwbs = None
+        elif disposition.get("code"):
+            lwbs = disposition.get("code") == LWBS_CODE
+        elif encounter["class"]["code"] == "EMER" and status in ("finished", "cancelled") and not seen:
+            lwbs = True if tracked else None
+        else:
+            lwbs = False
         rows.append({
             "encounter_id": encounter["id"],
             "encounter_class": encounter["class"]["code"],
             "department_code": _department((encounter.get("serviceType", {}).get("coding") or [{}])[0].get("code")),
             "arrived_local": arrived.tz_convert(TZ) if not pd.isna(arrived) else pd.NaT,
-            "is_lwbs": lwbs,
-            "is_visit": status in ("arrived", "triaged", "in-progress", "onleave", "finished") or lwbs,
+            "is_lwbs": lwbs is True,
+            "is_visit": status in ("arrived", "triaged", "in-progress", "onleave", "finished") or lwbs is True,
         })
     return pd.DataFrame(rows)
 
@@ -171,3 +180,33 @@ def test_review_volume_and_rating_equal_the_landing_files(marts: tuple[duckdb.Du
     }
     assert sum(n for n, _ in expected.values()) > 0
     assert actual == expected
+
+
+def test_every_door_to_provider_percentile_is_the_rounded_exact_quantile(
+    marts: tuple[duckdb.DuckDBPyConnection, Path],
+) -> None:
+    """Percentiles over exact waits, rounded once: recomputed in pandas from the exact timestamps."""
+    conn, _ = marts
+    visits = conn.execute(
+        "select arrived_local_date, department_code, encounter_class, "
+        "date_diff('millisecond', arrived_at, provider_seen_at) / 60000.0 as wait "
+        "from marts.fct_encounters where is_visit and is_lwbs is not true and door_to_provider_min is not null"
+    ).fetchdf()
+    cells = visits.groupby(["arrived_local_date", "department_code", "encounter_class"]).wait
+    exact = {
+        (str(day), dept, cls): (float(waits.quantile(0.5)), float(waits.quantile(0.9)))
+        for (day, dept, cls), waits in cells if len(waits) >= MIN_CELL
+    }
+    published = {
+        (str(day), dept, cls): (p50, p90)
+        for day, dept, cls, p50, p90 in conn.execute(
+            "select metric_date, department_code, encounter_class, door_to_provider_p50_min, door_to_provider_p90_min "
+            "from marts.metrics_wait_daily where door_to_provider_n >= ?", [MIN_CELL]
+        ).fetchall()
+    }
+    assert len(exact) > 20 and published.keys() == exact.keys()
+    # rounded once to 2 decimals: within half a unit of the exact quantile (a percentile of per-visit
+    # rounded waits, rounded again, can be a whole unit off)
+    off = {key: (published[key], exact[key]) for key in exact
+           if any(abs(p - e) > 0.005 + 1e-9 for p, e in zip(published[key], exact[key], strict=True))}
+    assert not off

@@ -167,7 +167,7 @@ def test_no_show_rate_per_day_equals_metrics_wait_daily(conn: duckdb.DuckDBPyCon
         from marts.metrics_wait_daily""")
     extra = _compare(rows, answers["no_show"], QUERIES["no_show"][1],
                      counts=["no_shows", "no_show_eligible_appointments"], exact=["no_show_rate"])
-    # the table stops at the last day with visits: later appointments have no final outcome yet
+    # the table stops at the last day any source recorded: later appointments have no final outcome yet
     last_day = max(row["key_0"] for row in rows)
     assert all(cell["no_show_eligible_appointments"] == 0 or key[0] is None or key[0] > last_day
                for key, cell in extra.items())
@@ -247,7 +247,7 @@ def test_monthly_p90_and_lwbs_rate_are_computed_over_the_month_not_averaged(
     waits: dict[tuple[date, str], list[float]] = {}
     for day, department, minutes in conn.execute(
         "select arrived_local_date, department_code, door_to_provider_min from marts.fct_encounters "
-        "where is_visit and not is_lwbs and door_to_provider_min is not null and arrived_local_date is not null"
+        "where is_visit and is_lwbs is not true and door_to_provider_min is not null and arrived_local_date is not null"
     ).fetchall():
         waits.setdefault((day.replace(day=1), department), []).append(float(minutes))
     daily = _table(conn, "select date_trunc('month', metric_date) as month, department_code, "

@@ -1,11 +1,14 @@
 -- One row per encounter (latest version): derived timestamps and waits, LWBS, CMS ED-timeliness
--- components, visit sequence and the primary survey answers.
+-- components, visit sequence, the age band at the visit and the primary survey answers. Waits are
+-- exact (never rounded per visit: the metric tables round once, at publication); a wait, flag or
+-- component the export holds no evidence for is NULL and its *_reason column says why.
 --
 -- Incremental (delete+insert on encounter_id). Each run rebuilds every encounter of each patient who
 -- has an encounter that
 --   * arrived within var('late_lookback_days') days of the latest arrival already built, or
 --   * is not built yet, or
---   * has an input (encounter version, fulfilled appointment, any survey response) loaded after the
+--   * has an input (encounter version, fulfilled appointment, any survey response, the patient's
+--     Patient resource) loaded after the
 --     latest source_loaded_at already built — a survey or re-export arriving weeks late included, or
 --   * was built from an input that has gone since (a re-delivered file without that survey or
 --     appointment, or without another visit of the patient): its primary response, booking time or
@@ -46,6 +49,12 @@ visits as (
 appointments as (
 
     select * from {{ ref('stg_ehr__appointments') }}
+
+),
+
+patients as (
+
+    select * from {{ ref('stg_ehr__patients') }}
 
 ),
 
@@ -91,7 +100,9 @@ inputs_loaded as (
         encounters.patient_key,
         encounters.arrived_at,
         appointments.booked_at as appointment_booked_at,
-        greatest(encounters.source_loaded_at, appointments._loaded_at, response_loads.responses_loaded_at)
+        patients.birth_year,
+        greatest(encounters.source_loaded_at, appointments._loaded_at, response_loads.responses_loaded_at,
+                 patients._loaded_at)
             as source_loaded_at
 
     from encounters
@@ -99,6 +110,8 @@ inputs_loaded as (
         on encounters.appointment_id = appointments.appointment_id
     left join response_loads
         on encounters.encounter_id = response_loads.encounter_id
+    left join patients
+        on encounters.patient_key = patients.patient_key
 
 ),
 
@@ -155,6 +168,7 @@ joined as (
     select
         encounters.* exclude (source_loaded_at),
         inputs_loaded.source_loaded_at,
+        inputs_loaded.birth_year,
         coalesce(departments.department_code, 'unknown') as mart_department_code,
         appointments.booked_at as appointment_booked_at,
         appointments.start_at as appointment_start_at,
@@ -202,9 +216,75 @@ measured as (
         {{ plausible_hours('arrived_at', 'departed_at', stay_max_hours) }} as length_of_stay_hours,
         {{ plausible_minutes('arrived_at', 'treatment_room_at') }} as door_to_treatment_room_min,
         {{ days_between('appointment_booked_at', 'coalesce(appointment_start_at, arrived_at)') }}
-            as booking_lead_time_days
+            as booking_lead_time_days,
+        -- age in whole years at this visit (year difference: the loader keeps only the birth year)
+        extract(year from {{ to_local('arrived_at') }}) - birth_year as age_at_arrival_years
 
     from joined
+
+),
+
+explained as (
+
+    select
+        *,
+        -- why a wait is NULL (NULL when it is known)
+        {{ wait_reason('door_to_triage_min', 'triaged_at', 'no_triage_time') }} as door_to_triage_reason,
+        {{ wait_reason('door_to_provider_min', 'provider_seen_at', 'no_provider_time') }} as door_to_provider_reason,
+        {{ wait_reason('door_to_treatment_room_min', 'treatment_room_at', 'no_treatment_room_time') }}
+            as door_to_treatment_room_reason,
+        {{ wait_reason('door_to_departure_min', 'departed_at', 'no_departure_time', lwbs_explains=false) }} as door_to_departure_reason,
+        -- the CMS ED-timeliness components, ED visits only: NULL when the export holds no evidence
+        case
+            when encounter_class = 'EMER' and is_visit then door_to_treatment_room_min > 60
+        end as treatment_room_wait_over_60min,
+        case
+            when encounter_class = 'EMER' and is_visit then door_to_departure_min > 480
+        end as ed_stay_over_480min
+
+    from measured
+
+),
+
+timeliness as (
+
+    select
+        *,
+        -- an event when any known component is one; not an event only when every component is known
+        -- (boarding excepted: the contract holds no decision-to-admit time); else NULL
+        case
+            when encounter_class = 'EMER' and is_visit then
+                case
+                    when is_lwbs or treatment_room_wait_over_60min or ed_stay_over_480min then true
+                    when is_lwbs is not null and treatment_room_wait_over_60min is not null
+                        and ed_stay_over_480min is not null then false
+                end
+        end as ed_timeliness_event,
+        case
+            when encounter_class is distinct from 'EMER' or not is_visit then 'not_emergency_visit'
+            when is_lwbs or treatment_room_wait_over_60min or ed_stay_over_480min then null
+            when is_lwbs is null then 'no_lwbs_evidence'
+            when treatment_room_wait_over_60min is null then 'no_treatment_room_time'
+            when ed_stay_over_480min is null then 'no_departure_time'
+        end as ed_timeliness_reason,
+        case
+            when birth_year is null then null
+            when age_at_arrival_years < 0 then null
+            when age_at_arrival_years < 18 then '0-17'
+            when age_at_arrival_years < 35 then '18-34'
+            when age_at_arrival_years < 50 then '35-49'
+            when age_at_arrival_years < 65 then '50-64'
+            when age_at_arrival_years < 80 then '65-79'
+            else '80+'
+        end as visit_age_band,
+        case
+            when patient_key is null or patient_key = 'unknown' then 'no_patient'
+            when birth_year is null then 'no_birth_year'
+            when arrived_at is null then 'no_arrival_time'
+            when age_at_arrival_years < 0 then 'birth_after_visit'
+        end as visit_age_band_reason
+
+    from explained
 
 ),
 
@@ -220,6 +300,8 @@ final as (
         discharge_disposition_code,
         is_visit,
         is_lwbs,
+        lwbs_reason,
+        has_tracking_evidence,
         coalesce(is_first_visit, false) as is_first_visit,
         visit_number,
         arrived_at,
@@ -236,30 +318,32 @@ final as (
         appointment_booked_at,
         booking_lead_time_days,
         door_to_triage_min,
+        door_to_triage_reason,
         door_to_provider_min,
+        door_to_provider_reason,
         door_to_departure_min,
+        door_to_departure_reason,
         length_of_stay_hours,
         door_to_provider_target_min,
         case
-            when is_lwbs or door_to_provider_min is null or door_to_provider_target_min is null then null
+            when is_lwbs is not false or door_to_provider_min is null or door_to_provider_target_min is null then null
             else door_to_provider_min <= door_to_provider_target_min
         end as is_seen_within_target,
         treatment_room_at,
         door_to_treatment_room_min,
-        -- CMS Emergency Care Access & Timeliness (CMS1244) numerator components, ED visits only.
-        -- Boarding (decision to admit → ED departure) needs a decision-to-admit time the source
-        -- contract does not carry: that component is NULL and not counted.
-        case when encounter_class = 'EMER' and is_visit then coalesce(door_to_treatment_room_min > 60, false) end
-            as is_treatment_room_wait_over_60min,
+        door_to_treatment_room_reason,
+        -- CMS Emergency Care Access & Timeliness (CMS1244) numerator components, ED visits only,
+        -- NULL without the evidence. Boarding (decision to admit → ED departure) needs a
+        -- decision-to-admit time the source contract does not carry: that component is NULL and not
+        -- counted.
+        treatment_room_wait_over_60min as is_treatment_room_wait_over_60min,
         cast(null as boolean) as is_ed_boarding_over_240min,
-        case when encounter_class = 'EMER' and is_visit then coalesce(door_to_departure_min > 480, false) end
-            as is_ed_stay_over_480min,
-        case
-            when encounter_class = 'EMER' and is_visit then
-                coalesce(door_to_treatment_room_min > 60, false)
-                or is_lwbs
-                or coalesce(door_to_departure_min > 480, false)
-        end as is_ed_timeliness_event,
+        ed_stay_over_480min as is_ed_stay_over_480min,
+        ed_timeliness_event as is_ed_timeliness_event,
+        ed_timeliness_reason,
+        age_at_arrival_years,
+        visit_age_band,
+        visit_age_band_reason,
         response_id as survey_response_id,
         nps_score,
         overall_rating,
@@ -271,7 +355,7 @@ final as (
         discharge_information,
         source_loaded_at
 
-    from measured
+    from timeliness
 
 )
 

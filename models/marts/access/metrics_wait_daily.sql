@@ -1,7 +1,10 @@
 -- Waits, LWBS and appointment access per hospital-local day × department × encounter class, up to
--- the last day with visits in the data.
--- Percentiles are quantile_cont (linear interpolation) over the units having both timestamps. Every
--- rate / percentile over fewer than var('min_cell_size') units is NULL and flagged *_suppressed.
+-- the last day any source recorded (the latest arrival or appointment activity): an
+-- appointments-only landing publishes its scheduling metrics.
+-- Percentiles are quantile_cont (linear interpolation) over the exact values of the units having
+-- both timestamps, rounded once here. Every rate / percentile over fewer than var('min_cell_size')
+-- units is NULL and flagged *_suppressed. Each core metric carries its coverage: the share of the
+-- cell's visits that had the evidence (*_coverage_rate).
 with
 
 encounters as (
@@ -13,6 +16,12 @@ encounters as (
 appointments as (
 
     select * from {{ ref('fct_appointments') }}
+
+),
+
+staged_appointments as (
+
+    select * from {{ ref('stg_ehr__appointments') }}
 
 ),
 
@@ -44,13 +53,16 @@ encounter_daily as (
         count(door_to_triage_min) as door_to_triage_n,
         quantile_cont(door_to_triage_min, 0.5) as door_to_triage_p50_raw,
         quantile_cont(door_to_triage_min, 0.9) as door_to_triage_p90_raw,
-        count(door_to_provider_min) filter (where not is_lwbs) as door_to_provider_n,
-        quantile_cont(door_to_provider_min, 0.5) filter (where not is_lwbs) as door_to_provider_p50_raw,
-        quantile_cont(door_to_provider_min, 0.9) filter (where not is_lwbs) as door_to_provider_p90_raw,
+        count(*) filter (where is_lwbs is not true) as not_lwbs_encounters,
+        count(door_to_provider_min) filter (where is_lwbs is not true) as door_to_provider_n,
+        quantile_cont(door_to_provider_min, 0.5) filter (where is_lwbs is not true) as door_to_provider_p50_raw,
+        quantile_cont(door_to_provider_min, 0.9) filter (where is_lwbs is not true) as door_to_provider_p90_raw,
         count(length_of_stay_hours) as los_n,
         quantile_cont(length_of_stay_hours, 0.5) as los_p50_raw,
         quantile_cont(length_of_stay_hours, 0.9) as los_p90_raw,
+        count(is_lwbs) as lwbs_n,
         count(*) filter (where is_lwbs) as lwbs_encounters,
+        count(*) filter (where encounter_class = 'EMER') as ed_visits,
         count(is_seen_within_target) as target_n,
         count(*) filter (where is_seen_within_target) as seen_within_target_encounters,
         count(is_ed_timeliness_event) as ed_timeliness_n,
@@ -79,10 +91,15 @@ appointment_daily as (
         quantile_cont(booking_lead_time_days, 0.9) filter (where is_scheduled) as booking_lead_time_p90_raw
 
     from appointments
-    -- appointments up to the last day with visits in the data: later ones have not happened yet
-    -- (their outcome, late cancellation and lead time are not final), and a day × department cell
-    -- exists only once visits are recorded
-    where start_local_date <= (select max(arrived_local_date) from visits)
+    -- appointments up to the last day any source recorded (the latest visit arrival or appointment
+    -- change): later ones have not happened yet in the data (their outcome, late cancellation and
+    -- lead time are not final). Without encounters the appointments' own activity bounds them.
+    where start_local_date <= (
+        select greatest(
+            (select max(arrived_local_date) from visits),
+            (select max({{ to_local_date('coalesce(last_updated_at, booked_at)') }}) from staged_appointments)
+        )
+    )
     group by all
 
 ),
@@ -100,13 +117,16 @@ joined as (
         coalesce(encounter_daily.door_to_triage_n, 0) as door_to_triage_n,
         encounter_daily.door_to_triage_p50_raw,
         encounter_daily.door_to_triage_p90_raw,
+        coalesce(encounter_daily.not_lwbs_encounters, 0) as not_lwbs_encounters,
         coalesce(encounter_daily.door_to_provider_n, 0) as door_to_provider_n,
         encounter_daily.door_to_provider_p50_raw,
         encounter_daily.door_to_provider_p90_raw,
         coalesce(encounter_daily.los_n, 0) as los_n,
         encounter_daily.los_p50_raw,
         encounter_daily.los_p90_raw,
+        coalesce(encounter_daily.lwbs_n, 0) as lwbs_n,
         coalesce(encounter_daily.lwbs_encounters, 0) as lwbs_encounters,
+        coalesce(encounter_daily.ed_visits, 0) as ed_visits,
         coalesce(encounter_daily.target_n, 0) as target_n,
         coalesce(encounter_daily.seen_within_target_encounters, 0) as seen_within_target_encounters,
         coalesce(encounter_daily.ed_timeliness_n, 0) as ed_timeliness_n,
@@ -143,7 +163,8 @@ final as (
         {{ is_small_cell('joined.encounters') }} as is_small_cell,
         {{ any_suppressed(['joined.encounters', 'joined.door_to_triage_n', 'joined.door_to_provider_n',
                            'joined.los_n', 'joined.no_show_n', 'joined.appointments_scheduled',
-                           'joined.booking_lead_time_n', 'joined.target_n', 'joined.ed_timeliness_n']) }}
+                           'joined.booking_lead_time_n', 'joined.target_n', 'joined.ed_timeliness_n',
+                           'joined.lwbs_n', 'joined.not_lwbs_encounters', 'joined.ed_visits']) }}
             as suppressed,
 
         joined.status_history_source_encounters,
@@ -158,20 +179,27 @@ final as (
         round({{ suppress('joined.door_to_triage_p50_raw', 'joined.door_to_triage_n') }}, 2) as door_to_triage_p50_min,
         round({{ suppress('joined.door_to_triage_p90_raw', 'joined.door_to_triage_n') }}, 2) as door_to_triage_p90_min,
         {{ is_suppressed('joined.door_to_triage_n') }} as door_to_triage_suppressed,
+        {{ safe_rate('joined.door_to_triage_n', 'joined.encounters') }} as door_to_triage_coverage_rate,
 
         joined.door_to_provider_n,
         round({{ suppress('joined.door_to_provider_p50_raw', 'joined.door_to_provider_n') }}, 2) as door_to_provider_p50_min,
         round({{ suppress('joined.door_to_provider_p90_raw', 'joined.door_to_provider_n') }}, 2) as door_to_provider_p90_min,
         {{ is_suppressed('joined.door_to_provider_n') }} as door_to_provider_suppressed,
+        joined.not_lwbs_encounters,
+        {{ safe_rate('joined.door_to_provider_n', 'joined.not_lwbs_encounters') }} as door_to_provider_coverage_rate,
 
         joined.los_n,
         round({{ suppress('joined.los_p50_raw', 'joined.los_n') }}, 3) as los_p50_hours,
         round({{ suppress('joined.los_p90_raw', 'joined.los_n') }}, 3) as los_p90_hours,
         {{ is_suppressed('joined.los_n') }} as los_suppressed,
+        {{ safe_rate('joined.los_n', 'joined.encounters') }} as los_coverage_rate,
 
+        joined.lwbs_n,
         joined.lwbs_encounters,
-        {{ safe_rate('joined.lwbs_encounters', 'joined.encounters') }} as lwbs_rate,
-        {{ is_suppressed('joined.encounters') }} as lwbs_suppressed,
+        -- over the visits whose LWBS is known (disposition or tracking evidence), never over guesses
+        {{ safe_rate('joined.lwbs_encounters', 'joined.lwbs_n') }} as lwbs_rate,
+        {{ is_suppressed('joined.lwbs_n') }} as lwbs_suppressed,
+        {{ safe_rate('joined.lwbs_n', 'joined.encounters') }} as lwbs_coverage_rate,
 
         joined.appointments_due,
         joined.no_shows,
@@ -202,7 +230,9 @@ final as (
         joined.treatment_room_wait_over_60min_encounters,
         joined.ed_stay_over_480min_encounters,
         {{ safe_rate('joined.ed_timeliness_events', 'joined.ed_timeliness_n') }} as ed_timeliness_rate,
-        {{ is_suppressed('joined.ed_timeliness_n') }} as ed_timeliness_suppressed
+        {{ is_suppressed('joined.ed_timeliness_n') }} as ed_timeliness_suppressed,
+        joined.ed_visits,
+        {{ safe_rate('joined.ed_timeliness_n', 'joined.ed_visits') }} as ed_timeliness_coverage_rate
 
     from joined
     left join wait_targets

@@ -127,6 +127,14 @@ described as (
             when age_at_first_seen_years < 80 then '65-79'
             else '80+'
         end as age_band,
+        -- why the band is `unknown` (NULL when it is known); a birth after the first contact is a
+        -- source error, flagged (a warn test) rather than read as a band
+        case
+            when birth_year is null then 'no_birth_year'
+            when age_at_first_seen_years is null then 'never_seen'
+            when age_at_first_seen_years < 0 then 'birth_after_first_visit'
+        end as age_band_reason,
+        coalesce(age_at_first_seen_years < 0, false) as is_birth_after_first_seen,
         case
             when gender in ('male', 'female', 'other', 'unknown') then gender
             else 'unknown'
@@ -146,6 +154,8 @@ unknown_member as (
         'unknown' as patient_key,
         cast(null as integer) as birth_year,
         'unknown' as age_band,
+        'unknown_member' as age_band_reason,
+        false as is_birth_after_first_seen,
         'unknown' as sex,
         'unknown' as region,
         cast(null as timestamp) as first_seen_at,

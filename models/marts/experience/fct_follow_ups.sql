@@ -32,6 +32,9 @@ described as (
     select
         follow_ups.follow_up_id,
         follow_ups.encounter_id,
+        -- the call's encounter is staged (not refused or never exported): only such a call names a
+        -- discharge, the unit of the follow-up metrics
+        encounters.encounter_id is not null as has_encounter,
         coalesce(encounters.patient_key, 'unknown') as patient_key,
         coalesce(departments.department_code, 'unknown') as department_code,
         encounters.encounter_class,

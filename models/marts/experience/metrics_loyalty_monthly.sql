@@ -2,9 +2,15 @@
 --   returns:    month the index visit ended (departure, else arrival); a window counts only once it
 --               has fully elapsed in the data
 --   follow-ups: month of the discharge; one unit = one discharge with a call planned for day k whose
---               window k is over in the data
+--               window k is over in the data. A call whose encounter is not staged (refused by
+--               the staging rules, never exported) names no discharge and counts nowhere. Window k
+--               is over when its last day lies before the latest call activity in the data (the
+--               latest attempt or completion of any call), or when this call was completed inside it
+--               (fct_follow_ups.is_window_closed)
 --   complaints: month received; only complaints whose 24-hour / 7-working-day window is over
 --   reviews:    month posted
+-- *_source_delivered: the follow-up / complaint source delivered a record for this month or
+-- earlier; without it the cell's rates are NULL (no units) and a KPI reads no_data.
 {%- set return_windows = [30, 90, 365] %}
 {%- set follow_up_days = [3, 7, 30] %}
 with
@@ -73,7 +79,7 @@ follow_up_discharges as (
         bool_or(is_completed_on_time) as is_completed_on_time
 
     from follow_ups
-    where encounter_id is not null
+    where has_encounter
     group by encounter_id, planned_day, department_code
 
 ),
@@ -118,6 +124,17 @@ complaint_monthly as (
 
 ),
 
+source_feeds as (
+
+    -- the first month each source delivered a record for
+    select
+        (select min(cast(date_trunc('month', coalesce(discharged_local_date, planned_local_date)) as date))
+         from follow_ups) as first_follow_up_month_start_date,
+        (select min(cast(date_trunc('month', received_local_date) as date)) from complaints)
+            as first_complaint_month_start_date
+
+),
+
 cell_keys as (
 
     select month_start_date, department_code from visit_monthly
@@ -154,13 +171,18 @@ joined as (
         coalesce(reviews_monthly.rated_reviews, 0) as reviews,
         reviews_monthly.rating_sum as review_rating_sum,
         coalesce(reviews_monthly.positive_reviews, 0) as positive_reviews,
-        coalesce(reviews_monthly.negative_reviews, 0) as negative_reviews
+        coalesce(reviews_monthly.negative_reviews, 0) as negative_reviews,
+        coalesce(month_start_date >= source_feeds.first_follow_up_month_start_date, false)
+            as follow_up_source_delivered,
+        coalesce(month_start_date >= source_feeds.first_complaint_month_start_date, false)
+            as complaint_source_delivered
 
     from cell_keys
     left join visit_monthly using (month_start_date, department_code)
     left join follow_up_monthly using (month_start_date, department_code)
     left join complaint_monthly using (month_start_date, department_code)
     left join reviews_monthly using (month_start_date, department_code)
+    cross join source_feeds
 
 ),
 
@@ -181,6 +203,7 @@ final as (
         {{ safe_rate('returns_' ~ days ~ 'd', 'return_' ~ days ~ 'd_n') }} as return_rate_{{ days }}d,
         {{ is_suppressed('return_' ~ days ~ 'd_n') }} as return_rate_{{ days }}d_suppressed,
         {%- endfor %}
+        follow_up_source_delivered,
         {%- for day in follow_up_days %}
         follow_up_day{{ day }}_eligible,
         follow_up_day{{ day }}_attempted,
@@ -194,6 +217,7 @@ final as (
             as follow_up_day{{ day }}_reach_rate,
         {{ is_suppressed('follow_up_day' ~ day ~ '_eligible') }} as follow_up_day{{ day }}_suppressed,
         {%- endfor %}
+        complaint_source_delivered,
         complaints,
         complaint_response_n,
         complaints_responded_within_24h,

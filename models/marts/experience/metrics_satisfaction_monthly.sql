@@ -1,7 +1,9 @@
 -- Post-visit survey results per month of the visit × department. Each encounter counts once (its
 -- first completed response). Every rate / percentage / mean over fewer than var('min_cell_size')
 -- answers is NULL and flagged *_suppressed; cells with fewer than 100 responses are flagged
--- low_sample (the HCAHPS public-reporting threshold).
+-- low_sample (the HCAHPS public-reporting threshold). A month before the survey feed delivered its
+-- first response (or any month, when it never delivered) has no response rate: NULL, with
+-- survey_source_delivered false (a KPI reads it as no_data), never 0.
 {%- set hcahps_items = hcahps_items() %}
 {%- set boxes = hcahps_boxes() %}
 {%- set composites = hcahps_composites() %}
@@ -22,6 +24,16 @@ encounters as (
 reviews_monthly as (
 
     select * from {{ ref('int_reviews_aggregated') }}
+
+),
+
+survey_feed as (
+
+    -- the first month the survey source delivered a response for (any status): before it, and
+    -- when the source never delivered, a response rate is unknown, not 0
+    select min(cast(date_trunc('month', coalesce(visit_local_date, authored_local_date)) as date))
+        as first_survey_month_start_date
+    from survey_responses
 
 ),
 
@@ -48,7 +60,7 @@ eligible_encounters as (
     from encounters
     where is_visit
       and encounter_status = 'finished'
-      and not is_lwbs
+      and is_lwbs is not true
       and arrived_local_date is not null
     group by all
 
@@ -60,15 +72,15 @@ wait_quartile_cuts as (
     select
         cast(date_trunc('month', arrived_local_date) as date) as month_start_date,
         department_code,
-        count(*) as door_to_provider_visits,
+        count(door_to_provider_min) as door_to_provider_visits,
+        count(*) as not_lwbs_visits,
         quantile_cont(door_to_provider_min, 0.25) as wait_q1_max_raw,
         quantile_cont(door_to_provider_min, 0.50) as wait_q2_max_raw,
         quantile_cont(door_to_provider_min, 0.75) as wait_q3_max_raw
 
     from encounters
     where is_visit
-      and not is_lwbs
-      and door_to_provider_min is not null
+      and is_lwbs is not true
       and arrived_local_date is not null
     group by all
 
@@ -92,7 +104,9 @@ respondent_waits as (
         on cast(date_trunc('month', encounters.arrived_local_date) as date) = wait_quartile_cuts.month_start_date
         and encounters.department_code = wait_quartile_cuts.department_code
     where encounters.door_to_provider_min is not null
-      and not encounters.is_lwbs
+      and encounters.is_lwbs is not true
+      -- a survey of an encounter later corrected (entered-in-error: no visit) is in no quartile
+      and encounters.is_visit
 
 ),
 
@@ -151,6 +165,8 @@ joined as (
         coalesce(eligible_encounters.eligible_encounters, 0) as eligible_encounters,
         coalesce(eligible_encounters.responded_encounters, 0) as responded_encounters,
         coalesce(wait_quartile_cuts.door_to_provider_visits, 0) as door_to_provider_visits,
+        coalesce(wait_quartile_cuts.not_lwbs_visits, 0) as not_lwbs_visits,
+        coalesce(month_start_date >= survey_feed.first_survey_month_start_date, false) as survey_source_delivered,
         wait_quartile_cuts.wait_q1_max_raw,
         wait_quartile_cuts.wait_q2_max_raw,
         wait_quartile_cuts.wait_q3_max_raw,
@@ -178,6 +194,7 @@ joined as (
     left join eligible_encounters using (month_start_date, department_code)
     left join wait_quartile_cuts using (month_start_date, department_code)
     left join reviews_monthly using (month_start_date, department_code)
+    cross join survey_feed
 
 ),
 
@@ -198,7 +215,9 @@ final as (
 
         eligible_encounters,
         responded_encounters,
-        {{ safe_rate('responded_encounters', 'eligible_encounters') }} as response_rate,
+        survey_source_delivered,
+        case when survey_source_delivered then {{ safe_rate('responded_encounters', 'eligible_encounters') }} end
+            as response_rate,
         {{ is_suppressed('eligible_encounters') }} as response_rate_suppressed,
 
         nps_responses,
@@ -226,6 +245,8 @@ final as (
         round({{ suppress('wait_q1_max_raw', 'door_to_provider_visits') }}, 2) as wait_q1_max_min,
         round({{ suppress('wait_q2_max_raw', 'door_to_provider_visits') }}, 2) as wait_q2_max_min,
         round({{ suppress('wait_q3_max_raw', 'door_to_provider_visits') }}, 2) as wait_q3_max_min,
+        not_lwbs_visits,
+        {{ safe_rate('door_to_provider_visits', 'not_lwbs_visits') }} as door_to_provider_coverage_rate,
         {%- for quartile in [1, 2, 3, 4] %}
         nps_wait_q{{ quartile }}_responses,
         {{ nps('nps_wait_q' ~ quartile ~ '_promoters', 'nps_wait_q' ~ quartile ~ '_detractors',

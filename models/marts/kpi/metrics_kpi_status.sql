@@ -1,16 +1,27 @@
 -- Each monthly KPI per month × department against its target from seeds/kpi_targets.csv.
 -- status: on_track (meets the target), at_risk (misses it but is within the seed's at_risk_value),
--- off_track (beyond at_risk_value), suppressed (a small cell: never judged) or no_data.
+-- off_track (beyond at_risk_value), suppressed (a small cell: never judged) or no_data, with
+-- no_data_reason: source_not_delivered (the KPI's source had delivered nothing for the month or
+-- before it: a feed the hospital does not send is never scored as 0 / off_track) or no_units (the
+-- source delivered, but no unit of the cell had the evidence).
 {%- set kpis = [
-    {'code': 'nps', 'source': 'satisfaction', 'flag': 'nps_suppressed'},
-    {'code': 'overall_top_box_pct', 'source': 'satisfaction', 'flag': 'overall_suppressed'},
-    {'code': 'response_rate', 'source': 'satisfaction', 'flag': 'response_rate_suppressed'},
-    {'code': 'ed_door_to_provider_p90_min', 'source': 'ed_waits_monthly', 'flag': 'door_to_provider_suppressed'},
-    {'code': 'follow_up_day3_on_time_rate', 'source': 'loyalty', 'flag': 'follow_up_day3_suppressed'},
-    {'code': 'follow_up_day7_on_time_rate', 'source': 'loyalty', 'flag': 'follow_up_day7_suppressed'},
-    {'code': 'follow_up_day30_on_time_rate', 'source': 'loyalty', 'flag': 'follow_up_day30_suppressed'},
-    {'code': 'complaint_response_24h_rate', 'source': 'loyalty', 'flag': 'complaint_response_24h_suppressed'},
-    {'code': 'complaint_resolution_7wd_rate', 'source': 'loyalty', 'flag': 'complaint_resolution_7wd_suppressed'},
+    {'code': 'nps', 'source': 'satisfaction', 'flag': 'nps_suppressed', 'delivered': 'survey_source_delivered'},
+    {'code': 'overall_top_box_pct', 'source': 'satisfaction', 'flag': 'overall_suppressed',
+     'delivered': 'survey_source_delivered'},
+    {'code': 'response_rate', 'source': 'satisfaction', 'flag': 'response_rate_suppressed',
+     'delivered': 'survey_source_delivered'},
+    {'code': 'ed_door_to_provider_p90_min', 'source': 'ed_waits_monthly', 'flag': 'door_to_provider_suppressed',
+     'delivered': 'true'},
+    {'code': 'follow_up_day3_on_time_rate', 'source': 'loyalty', 'flag': 'follow_up_day3_suppressed',
+     'delivered': 'follow_up_source_delivered'},
+    {'code': 'follow_up_day7_on_time_rate', 'source': 'loyalty', 'flag': 'follow_up_day7_suppressed',
+     'delivered': 'follow_up_source_delivered'},
+    {'code': 'follow_up_day30_on_time_rate', 'source': 'loyalty', 'flag': 'follow_up_day30_suppressed',
+     'delivered': 'follow_up_source_delivered'},
+    {'code': 'complaint_response_24h_rate', 'source': 'loyalty', 'flag': 'complaint_response_24h_suppressed',
+     'delivered': 'complaint_source_delivered'},
+    {'code': 'complaint_resolution_7wd_rate', 'source': 'loyalty', 'flag': 'complaint_resolution_7wd_suppressed',
+     'delivered': 'complaint_source_delivered'},
 ] %}
 with
 
@@ -52,7 +63,7 @@ ed_waits_monthly as (
     from encounters
     where is_visit
       and encounter_class = 'EMER'
-      and not is_lwbs
+      and is_lwbs is not true
       and door_to_provider_min is not null
       and arrived_local_date is not null
     group by all
@@ -67,7 +78,8 @@ kpi_values as (
         department_code,
         '{{ kpi.code }}' as kpi_code,
         cast({{ kpi.code }} as double) as kpi_value,
-        {{ kpi.flag }} as is_suppressed
+        {{ kpi.flag }} as is_suppressed,
+        {{ kpi.delivered }} as is_source_delivered
 
     from {{ kpi.source }}
     {{ 'union all' if not loop.last }}
@@ -116,7 +128,12 @@ final as (
                     when kpi_values.kpi_value <= kpi_targets.at_risk_value then 'at_risk'
                     else 'off_track'
                 end
-        end as kpi_status
+        end as kpi_status,
+        case
+            when kpi_values.kpi_value is not null or kpi_values.is_suppressed then null
+            when not kpi_values.is_source_delivered then 'source_not_delivered'
+            else 'no_units'
+        end as no_data_reason
 
     from kpi_values
     inner join kpi_targets
