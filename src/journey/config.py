@@ -36,12 +36,22 @@ class Thresholds(BaseModel):
     future_tolerance_minutes: int = Field(
         default=60, description="Timestamps later than now + this (clock skew allowance) are rejected."
     )
+    date_shift_days: int = Field(
+        default=0, ge=0,
+        description="De-identified exports shift dates this many days into the future: the not-in-future "
+        "rules compare against now + this shift + future_tolerance_minutes (0 for a live hospital feed).",
+    )
     volume_band_days: int = Field(default=28, description="Trailing days the volume band is learned from.")
     volume_band_factor: float = Field(
-        default=3.0, description="A day's rows outside [median / factor, median x factor] of the trailing window warn."
+        default=3.0,
+        description="A day's rows outside [median / factor, median x factor] of the same weekday in the trailing "
+        "window warn.",
     )
     volume_band_min_days: int = Field(
         default=7, description="Earlier days needed before the volume band is checked (new sites stay quiet)."
+    )
+    volume_band_min_weeks: int = Field(
+        default=3, ge=1, description="Earlier drops on the same weekday needed before a day's volume band is checked."
     )
     volume_band_min_rows: int = Field(
         default=20, description="Entities with a smaller median rows per day are too sparse for a volume band."
