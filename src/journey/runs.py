@@ -241,7 +241,7 @@ def _recorded_load(conn: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileL
     """The manifest row of a file an earlier attempt of this step already loaded, as a FileLoad."""
     row = conn.execute(
         """select batch_id, path, source, encoding, rows_read, rows_loaded, rows_quarantined, rows_skipped_types,
-                  status, reason from raw.load_manifest where batch_id = ?""",
+                  status, reason, skipped_kinds from raw.load_manifest where batch_id = ?""",
         [batch_id_for(landed)],
     ).fetchone()
     assert row is not None
