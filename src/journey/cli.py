@@ -219,6 +219,10 @@ def _run_flow(run_date: date | None, verbose: bool, rebuild: bool = False, **opt
     except Exception as error:
         raise _flow_failed(settings, error) from error
     typer.echo(console.run_summary(result, time.perf_counter() - started, settings).render())
+    if result["status"] == "degraded":
+        from journey.runs import DEGRADED_EXIT_CODE
+
+        raise typer.Exit(DEGRADED_EXIT_CODE)
 
 
 @app.command(epilog=_examples(
@@ -242,7 +246,8 @@ def run(
     check, build the marts, publish.
 
     A failed run leaves the published warehouse untouched. Ends with a summary: files, rows read,
-    loaded and quarantined, checks, time per stage, and where to look.
+    loaded and quarantined, checks, time per stage, and where to look. Exit code 0: succeeded (or
+    nothing new); 3: published but degraded (run health, see the summary's reason); 1: failed.
     """
     _run_flow(_day(date_), verbose, rebuild)
 
@@ -287,6 +292,10 @@ def backfill(
     for result in results:
         typer.echo(console.run_line(result))
     typer.echo(console.backfill_summary(results, time.perf_counter() - started, settings).render())
+    if any(result["status"] == "degraded" for result in results):
+        from journey.runs import DEGRADED_EXIT_CODE
+
+        raise typer.Exit(DEGRADED_EXIT_CODE)
 
 
 @app.command(epilog=_examples(
