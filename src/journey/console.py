@@ -111,8 +111,22 @@ def run_summary(result: Mapping[str, Any], seconds: float, settings: Settings) -
     stages: Mapping[str, float] = result["stage_seconds"]
     summary.add("stages", ", ".join(f"{name} {duration(value)}" for name, value in stages.items()))
     if status == "degraded":
-        summary.add("health", f"published but degraded (exit code 3): {result.get('reason') or ''}")
+        summary.add("health", f"published but degraded (exit code 4): {result.get('reason') or ''}")
     return _where_to_look(summary, settings, quarantined=int(result["rows_quarantined"]))
+
+
+def last_run_note(runs: Sequence[Mapping[str, Any]]) -> str | None:
+    """A line on the last recorded run when it was not green (``journey quarantine list``), else None."""
+    if not runs:
+        return None
+    last = runs[-1]
+    status, reason = str(last["status"]), str(last.get("reason") or "").strip()
+    if status in ("failed", "interrupted"):
+        return (f"last run {last['run_id']} {status} at stage {last.get('stage') or '?'}: nothing of it is published, "
+                f"so the rows it refused are not listed here. Reason: {reason}")
+    if status == "degraded":
+        return f"last run {last['run_id']} was published degraded: {reason}"
+    return None
 
 
 def run_line(result: Mapping[str, Any]) -> str:
@@ -142,7 +156,7 @@ def backfill_summary(results: Sequence[Mapping[str, Any]], seconds: float, setti
     statuses = {str(result["status"]) for result in results}
     degraded = sum(1 for result in results if result["status"] == "degraded")
     if degraded:
-        summary.add("health", f"{degraded} run(s) published but degraded (exit code 3; see the run lines above)")
+        summary.add("health", f"{degraded} run(s) published but degraded (exit code 4; see the run lines above)")
     summary.add("checks", _checks(sum(int(result["checks_passed"]) for result in results),
                                   sum(int(result["checks_failed"]) for result in results),
                                   sum(int(result.get("checks_warned", 0)) for result in results),

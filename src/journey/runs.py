@@ -351,7 +351,7 @@ def record_in_warehouse(settings: Settings, summary: RunSummary, work: Path) -> 
 #: (journey.quality.health); alerted, and the CLI exits with DEGRADED_EXIT_CODE.
 RUN_STATUSES = ("running", "succeeded", "degraded", "skipped", "failed", "interrupted")
 PUBLISHED_STATUSES = ("succeeded", "degraded")
-DEGRADED_EXIT_CODE = 3
+DEGRADED_EXIT_CODE = 4
 
 
 def publish_run(

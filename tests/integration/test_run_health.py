@@ -83,11 +83,11 @@ def test_a_night_whose_staging_refused_every_encounter_fails(settings: Settings,
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("prefect")
-def test_a_night_losing_part_of_an_entity_is_published_degraded_and_exits_3(
+def test_a_night_losing_part_of_an_entity_is_published_degraded_and_exits_4(
     settings: Settings, webhook: Webhook
 ) -> None:
     """26 of 30 Encounters pass, 4 (13 %) are refused: more than degraded_entity_loss_share (10 %),
-    not more than max_entity_loss_share (20 %). `journey run` publishes, exits 3, says degraded in
+    not more than max_entity_loss_share (20 %). `journey run` publishes, exits 4, says degraded in
     its summary; ops.runs, runs.jsonl and the alert say degraded with the reason."""
     _land(settings, ["AMB"] * 26 + ["EW EMER."] * 4)
     # the checkout under test (its flows/ too), whichever checkout the venv installed in editable mode
@@ -95,7 +95,7 @@ def test_a_night_losing_part_of_an_entity_is_published_degraded_and_exits_3(
                             os.environ.get("PYTHONPATH", "")])
     done = subprocess.run([str(Path(sys.executable).with_name("journey")), "run", "--date", DAY.isoformat()],
                           env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 3, done.stderr
+    assert done.returncode == 4, done.stderr
     assert " degraded in " in done.stdout
     reason = "staging/Encounter: 4 of 30 rows landed tonight (13%) were refused, more than the 10% allowed"
     assert reason in done.stdout
@@ -109,6 +109,12 @@ def test_a_night_losing_part_of_an_entity_is_published_degraded_and_exits_3(
     assert logged["status"] == "degraded"
     [alert] = webhook.received
     assert alert["status"] == "degraded" and reason in str(alert["reason"])
+    listed = subprocess.run([str(Path(sys.executable).with_name("journey")), "quarantine", "list"],
+                            env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True, timeout=300)
+    lines = listed.stdout.splitlines()
+    assert [line.split("  ")[1:3] for line in lines[:4]] == [["staging", "encounter_class_known"]] * 4
+    assert lines[0].startswith(f"ehr/{DAY}/Encounter.ndjson:27  ")
+    assert lines[-1].startswith("last run ") and "was published degraded: " + reason in lines[-1]
 
 
 def _coverage_copy(settings: Settings, history: list[float], cells: list[tuple[date, float | None, int]]) -> None:

@@ -45,6 +45,11 @@ LOAD_RULES = frozenset({"malformed_json", "not_a_json_object", "missing_resource
                         "unreadable_file"})
 
 
+def refusing_stage(rule: str) -> str:
+    """``load`` for the loader's structural rules, ``staging`` for the staging gate's row rules."""
+    return "load" if rule in LOAD_RULES or rule.startswith("required:") else "staging"
+
+
 @dataclass(frozen=True)
 class MartSource:
     """A mart that must hold rows once any of its source entities delivered some."""
@@ -147,8 +152,7 @@ def entity_losses(conn: duckdb.DuckDBPyConnection, settings: Settings, batches: 
            where batch_id in (select batch_id from _health_batches) and replayed_at is null and entity is not null
            group by all order by 3 desc, 2"""
     ).fetchall():
-        stage = "load" if rule in LOAD_RULES or str(rule).startswith("required:") else "staging"
-        lost.setdefault(entity, []).append((stage, rule, int(n)))
+        lost.setdefault(entity, []).append((refusing_stage(str(rule)), rule, int(n)))
     raw = _tables(conn, "raw")
     findings = []
     for name, refusals in lost.items():
