@@ -1,7 +1,10 @@
 """The nightly Prefect flow: a table of contents over journey's steps (logic lives in src/journey).
 
     discover → prepare working copy → load the days in order → validate landing → stage → validate staging
-             → dbt build → validate marts → docs → record → publish → landing retention
+             → dbt build → validate marts → run health → docs → record → publish → landing retention
+
+A run ends ``succeeded``, ``degraded`` (published, alerted: run health found part of the night
+untrustworthy, journey.quality.health), ``skipped`` (nothing new) or ``failed`` (nothing published).
 
 Around it, ``guarded_run`` holds the warehouse lock, cleans up after killed runs, and on failure
 records the run, discards the working copy and sends the webhook alert. Only extraction (discover,
@@ -27,10 +30,12 @@ from prefect.states import State
 from prefect.tasks import exponential_backoff
 
 from journey.config import Settings, apply_runtime_env
+from journey.ops.alerts import send_alert
 from journey.ops.backfill import BackfillStopped, backfill_segments, stopped_message
-from journey.ops.guard import describe, guarded_run
+from journey.ops.guard import alert_for, describe, guarded_run
 from journey.privacy.retention import apply_retention
 from journey.quality.gate import GateReport, validate_stage
+from journey.quality.health import HealthReport, check_run_health
 from journey.quality.replay import ReplayReport, reinstate_quarantined
 from journey.report.build import build_report
 from journey.runs import (
@@ -56,6 +61,7 @@ load_task = task(name="load", cache_policy=NONE)(load_days)
 dbt_task = task(name="dbt", cache_policy=NONE)(run_dbt)
 staging_task = task(name="dbt-staging", cache_policy=NONE)(run_staging)
 validate_task = task(name="validate", cache_policy=NONE)(validate_stage)
+health_task = task(name="run-health", cache_policy=NONE)(check_run_health)
 replay_task = task(name="replay-quarantine", cache_policy=NONE)(reinstate_quarantined)
 report_task = task(name="report", cache_policy=NONE)(build_report)
 retention_task = task(name="landing-retention", cache_policy=NONE)(apply_retention)
@@ -84,6 +90,7 @@ class StageTasks:
     load: Task[..., list[DayLoad]]
     stage: Task[..., DbtResult]
     validate: Task[..., GateReport]
+    health: Task[..., HealthReport]
     build: Task[..., DbtResult]
     docs: Task[..., Path]
     publish: Task[..., Path]
@@ -104,6 +111,7 @@ def stage_tasks(settings: Settings) -> StageTasks:
         load=load_task.with_options(timeout_seconds=limit.load, **extraction_options(settings)),
         stage=staging_task.with_options(timeout_seconds=limit.stage),
         validate=validate_task.with_options(timeout_seconds=limit.validate_),
+        health=health_task.with_options(timeout_seconds=limit.validate_),
         build=dbt_task.with_options(name="dbt-build", timeout_seconds=limit.dbt),
         docs=docs_task.with_options(timeout_seconds=limit.docs),
         publish=publish_task.with_options(timeout_seconds=limit.publish),
@@ -168,6 +176,9 @@ def nightly(
         marts: GateReport = _timed(
             settings, summary, "validate", lambda: tasks.validate(settings, work, "marts", batches, plan.run_id)
         )
+        health: HealthReport = _timed(
+            settings, summary, "health", lambda: tasks.health(settings, work, batches, plan.run_id)
+        )
         if docs:
             _timed(settings, summary, "docs", lambda: tasks.docs(settings, work))
         summary.rows_quarantined += staged.rows_quarantined
@@ -175,9 +186,12 @@ def nightly(
         summary.checks_passed = landed.passed + staged.passed + marts.passed + built.succeeded
         summary.checks_failed = landed.failed + staged.failed + marts.failed
         summary.checks_warned = landed.warnings + staged.warnings + marts.warnings
-        _timed(settings, summary, "publish", lambda: tasks.publish(settings, summary, work))
-        summary.finish("succeeded")
+        _timed(settings, summary, "publish",
+               lambda: tasks.publish(settings, summary, work, health.status, health.reason))
+        summary.finish(health.status, health.reason)
         record_run(settings, summary)
+        if summary.status == "degraded":
+            send_alert(settings, alert_for(summary))  # published, but someone must look
         if docs:
             # The managers' dashboard from what was just published; a chart failing never fails a
             # run whose data is already published and correct.
@@ -214,6 +228,6 @@ def _result(settings: Settings, summary: RunSummary, plan: RunPlan) -> dict[str,
         "files": summary.files, "rows_read": summary.rows_read, "rows_loaded": summary.rows_loaded,
         "rows_quarantined": summary.rows_quarantined, "checks_passed": summary.checks_passed,
         "checks_failed": summary.checks_failed, "checks_warned": summary.checks_warned,
-        "stage_seconds": summary.stage_seconds,
+        "stage_seconds": summary.stage_seconds, "reason": summary.reason,
         "warehouse": str(settings.warehouse_path),
     }

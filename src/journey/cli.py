@@ -225,6 +225,10 @@ def _run_flow(run_date: date | None, verbose: bool, rebuild: bool = False, **opt
     except Exception as error:
         raise _flow_failed(settings, error) from error
     typer.echo(console.run_summary(result, time.perf_counter() - started, settings).render())
+    if result["status"] == "degraded":
+        from journey.runs import DEGRADED_EXIT_CODE
+
+        raise typer.Exit(DEGRADED_EXIT_CODE)
 
 
 @app.command(epilog=_examples(
@@ -248,7 +252,8 @@ def run(
     check, build the marts, publish.
 
     A failed run leaves the published warehouse untouched. Ends with a summary: files, rows read,
-    loaded and quarantined, checks, time per stage, and where to look.
+    loaded and quarantined, checks, time per stage, and where to look. Exit code 0: succeeded (or
+    nothing new); 4: published but degraded (run health, see the summary's reason); 1: failed.
     """
     _run_flow(_day(date_), verbose, rebuild)
 
@@ -293,6 +298,10 @@ def backfill(
     for result in results:
         typer.echo(console.run_line(result))
     typer.echo(console.backfill_summary(results, time.perf_counter() - started, settings).render())
+    if any(result["status"] == "degraded" for result in results):
+        from journey.runs import DEGRADED_EXIT_CODE
+
+        raise typer.Exit(DEGRADED_EXIT_CODE)
 
 
 @app.command(epilog=_examples(
@@ -476,7 +485,9 @@ def docs(
 def quarantine_list(
     limit: Annotated[int, typer.Option(min=1, metavar="N", help="Rows to show.")] = 50,
 ) -> None:
-    """Show quarantined rows: landed file, row number, rule, detail (never the row's content)."""
+    """Show quarantined rows of the published warehouse: landed file, row number, the stage that refused
+    it (load or staging), rule, detail (never the row's content). When the last run failed (nothing
+    of it is published, so neither are the rows it refused) or ended degraded, says so and why."""
     from journey.warehouse.connection import connect_reader
     from journey.warehouse.publish import require_published_warehouse
 
@@ -492,12 +503,18 @@ def quarantine_list(
         total = conn.execute("select count(*) from quarantine.rows where replayed_at is null").fetchone()
     finally:
         conn.close()
+    from journey.ops.runlog import read_runs
+    from journey.quality.health import refusing_stage
+
     for file, row, rule, detail in rows:
-        typer.echo(f"{file}:{row}  {rule}  {detail or ''}")
+        typer.echo(f"{file}:{row}  {refusing_stage(rule)}  {rule}  {detail or ''}")
     if not rows:
         typer.echo("quarantine is empty")
     elif total and total[0] > len(rows):
         typer.echo(f"… {total[0] - len(rows):,} more (--limit {total[0]} shows all)")
+    note = console.last_run_note(read_runs(settings))
+    if note:
+        typer.echo(note)
 
 
 @quarantine_app.command("replay", epilog=_examples(

@@ -36,12 +36,22 @@ class Thresholds(BaseModel):
     future_tolerance_minutes: int = Field(
         default=60, description="Timestamps later than now + this (clock skew allowance) are rejected."
     )
+    date_shift_days: int = Field(
+        default=0, ge=0,
+        description="De-identified exports shift dates this many days into the future: the not-in-future "
+        "rules compare against now + this shift + future_tolerance_minutes (0 for a live hospital feed).",
+    )
     volume_band_days: int = Field(default=28, description="Trailing days the volume band is learned from.")
     volume_band_factor: float = Field(
-        default=3.0, description="A day's rows outside [median / factor, median x factor] of the trailing window warn."
+        default=3.0,
+        description="A day's rows outside [median / factor, median x factor] of the same weekday in the trailing "
+        "window warn.",
     )
     volume_band_min_days: int = Field(
         default=7, description="Earlier days needed before the volume band is checked (new sites stay quiet)."
+    )
+    volume_band_min_weeks: int = Field(
+        default=3, ge=1, description="Earlier drops on the same weekday needed before a day's volume band is checked."
     )
     volume_band_min_rows: int = Field(
         default=20, description="Entities with a smaller median rows per day are too sparse for a volume band."
@@ -50,7 +60,30 @@ class Thresholds(BaseModel):
         default=0.2, description="A file with a larger share of rows quarantined stops the run."
     )
     min_rows_for_share: int = Field(
-        default=20, description="The quarantine-share rule applies only to files with at least this many rows."
+        default=20,
+        description="The quarantine-share rules (per file, per entity) apply only from this many rows.",
+    )
+    # -- run health (journey.quality.health) ----------------------------------------------------
+    max_entity_loss_share: float = Field(
+        default=0.2, ge=0, le=1,
+        description="An entity losing a larger share of tonight's rows to any stage's rules fails the run.",
+    )
+    degraded_entity_loss_share: float = Field(
+        default=0.1, ge=0, le=1,
+        description="An entity losing a larger share (up to max_entity_loss_share) ends the run degraded.",
+    )
+    coverage_window_days: int = Field(
+        default=7, ge=1, description="Latest metric dates a night's coverage of a core metric is measured over."
+    )
+    coverage_trailing_runs: int = Field(
+        default=7, ge=1, description="Earlier published nights whose median coverage is the baseline."
+    )
+    coverage_min_history: int = Field(
+        default=3, ge=1, description="Earlier nights needed before a coverage drop is judged."
+    )
+    coverage_max_drop: float = Field(
+        default=0.25, ge=0, le=1,
+        description="Coverage below the baseline by more than this (a share, 0.25 = 25 points) ends the run degraded.",
     )
 
 
@@ -107,7 +140,8 @@ class Settings(BaseSettings):
         default="0 2 * * *", description="Cron of the nightly deployment, in `timezone` (default 02:00 daily)."
     )
     webhook_url: str | None = Field(
-        default=None, description="POST a JSON alert here when a run fails (unset: no alert, log only)."
+        default=None,
+        description="POST a JSON alert here when a run fails or ends degraded (unset: no alert, log only).",
     )
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, description="Give up delivering an alert after this.")
     extract_retries: int = Field(default=2, ge=0, description="Retries of discover/load on I/O errors.")

@@ -82,9 +82,9 @@ def _rows(read: int, loaded: int, quarantined: int) -> str:
 
 
 def _checks(passed: int, failed: int, warned: int, status: str) -> str:
-    if not failed or status != "succeeded":
+    if not failed or status not in ("succeeded", "degraded"):
         return f"{passed:,} passed, {failed:,} failed"
-    # A succeeded run's failed checks blocked nothing: warnings, and row-level rules whose rows were
+    # A published run's failed checks blocked nothing: warnings, and row-level rules whose rows were
     # quarantined (the run counts them among the failed, as ops.runs does).
     parts = [f"{warned:,} warning(s)"] if warned else []
     if failed > warned:
@@ -110,17 +110,34 @@ def run_summary(result: Mapping[str, Any], seconds: float, settings: Settings) -
                                   int(result.get("checks_warned", 0)), status))
     stages: Mapping[str, float] = result["stage_seconds"]
     summary.add("stages", ", ".join(f"{name} {duration(value)}" for name, value in stages.items()))
+    if status == "degraded":
+        summary.add("health", f"published but degraded (exit code 4): {result.get('reason') or ''}")
     return _where_to_look(summary, settings, quarantined=int(result["rows_quarantined"]))
+
+
+def last_run_note(runs: Sequence[Mapping[str, Any]]) -> str | None:
+    """A line on the last recorded run when it was not green (``journey quarantine list``), else None."""
+    if not runs:
+        return None
+    last = runs[-1]
+    status, reason = str(last["status"]), str(last.get("reason") or "").strip()
+    if status in ("failed", "interrupted"):
+        return (f"last run {last['run_id']} {status} at stage {last.get('stage') or '?'}: nothing of it is published, "
+                f"so the rows it refused are not listed here. Reason: {reason}")
+    if status == "degraded":
+        return f"last run {last['run_id']} was published degraded: {reason}"
+    return None
 
 
 def run_line(result: Mapping[str, Any]) -> str:
     """One line per run of a backfill: its own time (its stages), not the time since the backfill began."""
     stages: Mapping[str, float] = result["stage_seconds"]
-    return (
+    line = (
         f"run {result['run_id']} {result['status']} in {duration(sum(stages.values()))}: "
         f"{span([str(day) for day in result['days']])}, {int(result['files']):,} files, "
         f"{int(result['rows_loaded']):,} rows loaded, {int(result['rows_quarantined']):,} quarantined"
     )
+    return line + (f" — {result.get('reason') or ''}" if result["status"] == "degraded" else "")
 
 
 def backfill_summary(results: Sequence[Mapping[str, Any]], seconds: float, settings: Settings) -> Summary:
@@ -137,6 +154,9 @@ def backfill_summary(results: Sequence[Mapping[str, Any]], seconds: float, setti
     summary.add("rows", _rows(sum(int(result["rows_read"]) for result in results),
                               sum(int(result["rows_loaded"]) for result in results), quarantined))
     statuses = {str(result["status"]) for result in results}
+    degraded = sum(1 for result in results if result["status"] == "degraded")
+    if degraded:
+        summary.add("health", f"{degraded} run(s) published but degraded (exit code 4; see the run lines above)")
     summary.add("checks", _checks(sum(int(result["checks_passed"]) for result in results),
                                   sum(int(result["checks_failed"]) for result in results),
                                   sum(int(result.get("checks_warned", 0)) for result in results),

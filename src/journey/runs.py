@@ -243,7 +243,7 @@ def _recorded_load(conn: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileL
     """The manifest row of a file an earlier attempt of this step already loaded, as a FileLoad."""
     row = conn.execute(
         """select batch_id, path, source, encoding, rows_read, rows_loaded, rows_quarantined, rows_skipped_types,
-                  status, reason from raw.load_manifest where batch_id = ?""",
+                  status, reason, skipped_kinds from raw.load_manifest where batch_id = ?""",
         [batch_id_for(landed)],
     ).fetchone()
     assert row is not None
@@ -288,7 +288,7 @@ class RunSummary:
 
     def finish(self, status: str, reason: str | None = None) -> None:
         self.status, self.reason = status, reason
-        if status == "succeeded":
+        if status in PUBLISHED_STATUSES:
             self.stage = None
         self.finished_at = datetime.now(UTC).replace(tzinfo=None)
 
@@ -349,12 +349,24 @@ def record_in_warehouse(settings: Settings, summary: RunSummary, work: Path) -> 
         conn.close()
 
 
-def publish_run(settings: Settings, summary: RunSummary, work: Path) -> Path:
-    """Record the run as succeeded inside the working copy (ops.runs), then swap the copy in.
+#: How a run ends. ``degraded``: published, but run health found the night untrustworthy in part
+#: (journey.quality.health); alerted, and the CLI exits with DEGRADED_EXIT_CODE.
+RUN_STATUSES = ("running", "succeeded", "degraded", "skipped", "failed", "interrupted")
+PUBLISHED_STATUSES = ("succeeded", "degraded")
+DEGRADED_EXIT_CODE = 4
+
+
+def publish_run(
+    settings: Settings, summary: RunSummary, work: Path, status: str = "succeeded", reason: str | None = None
+) -> Path:
+    """Record the run as ``status`` (succeeded or degraded) inside the working copy (ops.runs), then
+    swap the copy in.
 
     ``summary`` is not changed here (the flow closes it after publish succeeds).
     """
-    closed = replace(summary, status="succeeded", stage=None, stage_seconds=dict(summary.stage_seconds),
+    if status not in PUBLISHED_STATUSES:
+        raise ValueError(f"a published run is succeeded or degraded, not {status}")
+    closed = replace(summary, status=status, stage=None, reason=reason, stage_seconds=dict(summary.stage_seconds),
                      finished_at=datetime.now(UTC).replace(tzinfo=None))
     record_in_warehouse(settings, closed, work)
     return publish(settings)

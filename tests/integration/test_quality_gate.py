@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
+import pandas as pd
 import pytest
 
 from journey.config import Settings
@@ -13,6 +14,7 @@ from journey.errors import ValidationFailed
 from journey.ingest.landing import discover
 from journey.ingest.loader import load_file
 from journey.quality.gate import _frames, load_suites, validate_stage
+from journey.quality.landing_health import landing_health
 from journey.quality.replay import reinstate
 from journey.runs import open_work
 from journey.transform.dbt import STAGING_BUILD_ARGS, run_dbt
@@ -141,9 +143,9 @@ def _reviews(day: date, n: int) -> str:
 
 
 def test_landing_health_warns_on_a_collapsed_volume_and_a_missing_drop(settings: Settings) -> None:
-    # Eight days of 40 reviews and complaints, then a day with 5 reviews and no relations CSV at all
-    # for complaints... and no crm drop: median 40, factor 3 → band [13.3, 120]; 5 is below it.
-    days = [date(2026, 1, d) for d in range(1, 10)]
+    # 22 days of 40 reviews and a crm touch, then a Friday with 5 reviews and no crm drop: the 3
+    # earlier Fridays' median 40, factor 3 → band [13.3, 120]; 5 is below it.
+    days = [date(2026, 1, d) for d in range(1, 24)]
     files = {f"relations/{d}/reviews.jsonl": _reviews(d, 40 if d < days[-1] else 5) for d in days}
     files |= {f"crm/{d}/touches.jsonl": json.dumps({"touch_id": f"t{d}", "ts": f"{d} 09:00:00",
                                                      "channel": "wechat", "action": "click"}) + "\n"
@@ -164,9 +166,58 @@ def test_landing_health_warns_on_a_collapsed_volume_and_a_missing_drop(settings:
     assert set(by_rule) == {"drop_present", "volume_not_below_band"}
     # crm has no file on day 9: one row per crm entity (campaigns, touches) has files = 0.
     assert by_rule["drop_present"][:2] == ("warn", 2)
-    assert "crm_touches on 2026-01-09 (0 rows, 0 files)" in by_rule["drop_present"][2]
-    assert by_rule["volume_not_below_band"] == ("warn", 1, "relations_reviews on 2026-01-09 (5 rows, 1 files)")
+    assert "crm_touches on 2026-01-23 (0 rows, 0 files)" in by_rule["drop_present"][2]
+    assert by_rule["volume_not_below_band"] == ("warn", 1, "relations_reviews on 2026-01-23 (5 rows, 1 files)")
     assert (settings.site_dir / "quality" / "landing" / "index.html").is_file(), "GX Data Docs site written"
+
+
+def test_the_volume_band_compares_a_day_with_the_same_weekday(settings: Settings) -> None:
+    """Five weeks of reviews, Mon-Fri 100 a day and weekends 5, plus one complaint a day (a second
+    relations file each day). Hand-computed bands (median of the 4 same weekdays in the 28 days before,
+    factor 3): Saturday 2026-02-07 [5/3, 15] → 100 rows is above; Sunday 02-08 [5/3, 15] → 5 rows is
+    normal (the old all-days median 100 gave [33.3, 300] and warned); Monday 02-09 [33.3, 300] → 10
+    rows is below. The message counts the reviews file only (1 file), not the complaints file."""
+    settings = settings.model_copy(update={"thresholds": settings.thresholds.model_copy(
+        update={"volume_band_min_rows": 1})})
+    history = [date(2026, 1, 5) + timedelta(days=offset) for offset in range(33)]  # Mon 01-05 .. Fri 02-06
+    tonight = {date(2026, 2, 7): 100, date(2026, 2, 8): 5, date(2026, 2, 9): 10}
+    volume = {d: (100 if d.weekday() < 5 else 5) for d in history} | tonight
+    complaint = ("complaint_id,patient_id,encounter_id,department,received_at,first_response_at,resolved_at,"
+                 "category,channel,description\n")
+    files = {f"relations/{d}/reviews.jsonl": _reviews(d, n) for d, n in volume.items()}
+    files |= {f"relations/{d}/complaints.csv": complaint + f"c{d},p1,e1,emergency,{d} 09:00,,,waiting,phone,slow\n"
+              for d in volume}
+    _load(settings, files, days=history, stage=False)
+    batches = _load(settings, {}, days=sorted(tonight), stage=False)
+    report = validate_stage(settings, settings.work_path, "landing", batches, "r2")
+    assert report.errors == []
+    with duckdb.connect(str(settings.work_path), read_only=True) as conn:
+        failed = dict(conn.execute(
+            "select rule, detail from ops.dq_results where run_id = 'r2' and not success order by rule"
+        ).fetchall())
+    assert failed == {
+        "volume_not_above_band": "relations_reviews on 2026-02-07 (100 rows, 1 files)",
+        "volume_not_below_band": "relations_reviews on 2026-02-09 (10 rows, 1 files)",
+    }
+
+
+def test_landing_health_bands_hand_computed(settings: Settings) -> None:
+    """The frame itself for the Sunday above: 4 earlier Sundays of 5 rows → band [5/3, 15]."""
+    settings = settings.model_copy(update={"thresholds": settings.thresholds.model_copy(
+        update={"volume_band_min_rows": 1})})
+    days = [date(2026, 1, 5) + timedelta(days=offset) for offset in range(35)]  # through Sun 02-08
+    _load(settings, {f"relations/{d}/reviews.jsonl": _reviews(d, 100 if d.weekday() < 5 else 5) for d in days},
+          days=days, stage=False)
+    with duckdb.connect(str(settings.work_path)) as conn:
+        frame = landing_health(conn, settings, [date(2026, 2, 8), date(2026, 2, 9)])
+    reviews = frame[frame.raw_table == "relations_reviews"].set_index("day")
+    sunday = reviews.loc[date(2026, 2, 8)]
+    assert (sunday.rows, sunday.weekday_history_days, sunday.history_days) == (5, 4, 28)
+    assert sunday.band_low == pytest.approx(5 / 3) and sunday.band_high == 15
+    monday = reviews.loc[date(2026, 2, 9)]  # nothing landed: a missed drop (Mondays delivered before)
+    assert (monday.files, monday.rows, monday.band_low) == (0, 0, pytest.approx(100 / 3))
+    touches = frame[frame.raw_table == "crm_touches"].set_index("day")
+    assert pd.isna(touches.loc[date(2026, 2, 8)].files)  # crm never delivered: not expected
 
 
 def test_future_timestamps_are_quarantined_and_order_breaks_warned(settings: Settings) -> None:
@@ -195,6 +246,29 @@ def test_future_timestamps_are_quarantined_and_order_breaks_warned(settings: Set
     finally:
         conn.close()
     assert (settings.site_dir / "quality" / "staging" / "index.html").is_file()
+
+
+def test_a_date_shift_admits_a_shifted_export_and_still_refuses_beyond_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A de-identified export shifted ~70 years ahead: with JOURNEY_THRESHOLDS__DATE_SHIFT_DAYS the
+    not-in-future rule compares against now + shift (+ tolerance); a row beyond that is still refused."""
+    monkeypatch.setenv("JOURNEY_THRESHOLDS__DATE_SHIFT_DAYS", str(70 * 366))
+    shifted = Settings()
+    reviews = "".join(json.dumps({"review_id": rid, "platform": "dianping", "rating": 4, "text": "ok",
+                                  "posted_at": posted}) + "\n"
+                      for rid, posted in [("s1", "2090-03-01 10:00:00"), ("s2", "2095-06-01 10:00:00"),
+                                          ("beyond", "2250-01-01 00:00:00")])
+    batches = _load(shifted, {f"relations/{DAY}/reviews.jsonl": reviews})
+    now = datetime(2026, 1, 6)
+    suite = next(s for s in load_suites(shifted.project_dir, "staging", shifted, now) if s.name.endswith("reviews"))
+    limit = next(e["kwargs"]["max_value"] for e in suite.expectations if e["meta"]["rule"] == "review_not_in_future")
+    assert limit == now + timedelta(days=70 * 366, minutes=60)
+    report = validate_stage(shifted, shifted.work_path, "staging", batches, "r1")
+    assert report.rows_quarantined == 1
+    with duckdb.connect(str(shifted.work_path), read_only=True) as conn:
+        assert conn.execute("select _row_number, rule from quarantine.rows").fetchall() == [(3, "review_not_in_future")]
+        assert conn.execute("select review_id from raw.relations_reviews order by 1").fetchall() == [("s1",), ("s2",)]
 
 
 def test_replay_revalidates_rule_refused_rows_and_keeps_counts(settings: Settings) -> None:

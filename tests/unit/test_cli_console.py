@@ -165,3 +165,29 @@ def test_checks_line_tells_warnings_from_row_rules(
     result = {**_flow_result(settings, files=1, rows_read=1, rows_loaded=1, checks_passed=7,
                              checks_failed=failed, checks_warned=warned), "status": status}
     assert dict(run_summary(result, 1.0, settings).rows)["checks"] == text
+
+
+def test_a_degraded_run_says_so_with_its_reason(settings: Settings) -> None:
+    result = _flow_result(settings, files=2, rows_read=35, rows_loaded=31, rows_quarantined=4,
+                          checks_passed=40, checks_failed=1, checks_warned=0)
+    reason = "staging/Encounter: 4 of 30 rows landed tonight (13%) were refused [rule: entity_rows_lost]"
+    result |= {"status": "degraded", "reason": reason}
+    summary = run_summary(result, 12.0, settings)
+    assert summary.title.startswith(f"run {result['run_id']} degraded in 12s")
+    assert ("checks", "40 passed, 1 row rule(s) that quarantined rows, none blocking (see ops.dq_results)") \
+        in summary.rows
+    assert ("health", f"published but degraded (exit code 4): {reason}") in summary.rows
+    assert run_line(result).endswith(f"4 quarantined — {reason}")
+
+
+def test_the_last_run_note_names_failed_and_degraded_runs() -> None:
+    from journey.console import last_run_note
+
+    ok = {"run_id": "r1", "status": "succeeded", "stage": None, "reason": None}
+    failed = {"run_id": "r2", "status": "failed", "stage": "health", "reason": "staging/Encounter: ..."}
+    degraded = {"run_id": "r3", "status": "degraded", "stage": None, "reason": "marts/Encounter: ..."}
+    assert last_run_note([]) is None and last_run_note([failed, ok]) is None
+    assert last_run_note([ok, failed]) == (
+        "last run r2 failed at stage health: nothing of it is published, so the rows it refused are not "
+        "listed here. Reason: staging/Encounter: ...")
+    assert last_run_note([degraded]) == "last run r3 was published degraded: marts/Encounter: ..."

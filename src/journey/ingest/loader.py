@@ -17,6 +17,7 @@ meaning lives in dbt.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +59,13 @@ class FileLoad:
     rows_skipped_types: int
     status: Status
     reason: str | None
+    #: of rows_skipped_types, lines per kind as JSON (a resource type, or ``export_log``), else None
+    skipped_kinds: str | None = None
+
+
+#: A bulk export's own log line (``log.ndjson``): a JSON object with no ``resourceType`` and no ``id``
+#: but a ``message`` or ``level``. Recorded as skipped of this kind, not quarantined as a broken resource.
+EXPORT_LOG = "export_log"
 
 
 def batch_id_for(landed: LandedFile) -> str:
@@ -259,6 +267,9 @@ def _fhir_rule_sql() -> str:
     whens = [
         "when not is_valid then 'malformed_json'",
         "when json_kind <> 'OBJECT' then 'not_a_json_object'",
+        f"when coalesce(trim({resource_type}), '') = '' and coalesce(trim({_field('id')}), '') = '' "
+        "and (json_exists(case when is_valid then line end, '$.message') "
+        "or json_exists(case when is_valid then line end, '$.level')) then null",
         f"when coalesce(trim({resource_type}), '') = '' then 'missing_resource_type'",
     ]
     for name in sorted(FHIR_TYPES):
@@ -338,7 +349,25 @@ def _count(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | Non
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int]:
+def _skipped_kinds(groups: list[tuple[str | None, bool, int]]) -> dict[str, int]:
+    """Lines loaded as skipped, per kind: each unused resource type (``OperationOutcome`` among
+    them: a bulk export's error entries), and ``export_log`` for the export's own log lines."""
+    kinds: dict[str, int] = {}
+    for kind, ok, n in groups:
+        if ok and kind not in FHIR_TYPES:
+            key = kind or EXPORT_LOG
+            kinds[key] = kinds.get(key, 0) + n
+    return dict(sorted(kinds.items()))
+
+
+def skipped_note(kinds: dict[str, int]) -> str | None:
+    """The manifest reason's note on skipped lines, e.g. ``skipped: 2 export_log, 1 OperationOutcome``."""
+    if not kinds:
+        return None
+    return "skipped: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+
+
+def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int, dict[str, int]]:
     conn = batch.conn
     rows_read = _stage_lines(conn, batch.landed, encoding)
     conn.execute(_fhir_checked_sql())
@@ -348,7 +377,7 @@ def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int]:
         """select resource_type, rule is null, count(*), count(*) filter (where gated)
            from _checked group by all order by all"""
     ).fetchall()
-    groups = [(kind, bool(ok), int(n)) for kind, ok, n, _ in counts]
+    groups: list[tuple[str | None, bool, int]] = [(kind, bool(ok), int(n)) for kind, ok, n, _ in counts]
     source, resource_line = _protect(conn, sum(int(gated) for kind, _, _, gated in counts if kind in FHIR_TYPES))
     loaded = sum(n for kind, ok, n in groups if ok and kind in FHIR_TYPES)
     skipped = sum(n for kind, ok, n in groups if ok and kind not in FHIR_TYPES)
@@ -364,9 +393,13 @@ def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int]:
     known = ", ".join(f"'{name}'" for name in sorted(FHIR_TYPES))
     if skipped:
         conn.execute(
-            f"""insert into raw.ehr_other
-                select resource_type, resource_id, {batch.lineage_values}
-                from _checked where rule is null and resource_type not in ({known})""",
+            f"""insert into raw.ehr_other (resource_type, resource_id, _source_file, _row_number, _batch_id,
+                                           _landing_date, _loaded_at, kind)
+                select resource_type, resource_id, {batch.lineage_values},
+                       case when resource_type is null then '{EXPORT_LOG}'
+                            when resource_type = 'OperationOutcome' then 'operation_outcome'
+                            else 'unused_type' end
+                from _checked where rule is null and (resource_type is null or resource_type not in ({known}))""",
             batch.lineage_params,
         )
     if quarantined:
@@ -385,7 +418,7 @@ def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int]:
                        sha256(line) as content_sha256
                 from {source} where rule is not null"""
         )
-    return rows_read, loaded + skipped, quarantined, skipped
+    return rows_read, loaded + skipped, quarantined, skipped, _skipped_kinds(groups)
 
 
 def _protect(conn: duckdb.DuckDBPyConnection, gated: int) -> tuple[str, str]:
@@ -545,13 +578,13 @@ def _manifest(batch: _Batch, run_id: str, result: FileLoad) -> None:
     batch.conn.execute(
         """insert into raw.load_manifest (batch_id, run_id, source, landing_date, path, size_bytes, sha256,
                encoding, rows_read, rows_loaded, rows_quarantined, rows_skipped_types, status, reason, loaded_at,
-               file_stat)
-           values (?, ?, ?, ?::date, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::timestamp, ?)""",
+               file_stat, skipped_kinds)
+           values (?, ?, ?, ?::date, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::timestamp, ?, ?)""",
         [
             result.batch_id, run_id, result.source, batch.landed.landing_date, result.relative_path,
             batch.landed.size_bytes, batch.landed.sha256, result.encoding, result.rows_read,
             result.rows_loaded, result.rows_quarantined, result.rows_skipped_types, result.status,
-            result.reason, batch.loaded_at, batch.landed.file_stat or None,
+            result.reason, batch.loaded_at, batch.landed.file_stat or None, result.skipped_kinds,
         ],
     )
 
@@ -586,10 +619,12 @@ def load_file(
 def _load_one(batch: _Batch, entity: Entity | None) -> FileLoad:
     landed = batch.landed
 
+    kinds: dict[str, int] = {}
+
     def result(read: int, loaded: int, quarantined: int, skipped: int, status: Status,
                reason: str | None, encoding: str | None) -> FileLoad:
         return FileLoad(batch.batch_id, landed.relative_path, landed.source, encoding, read, loaded,
-                        quarantined, skipped, status, reason)
+                        quarantined, skipped, status, reason, json.dumps(kinds) if kinds else None)
 
     is_fhir = landed.source == "ehr" and landed.path.name.endswith(".ndjson")
     if not is_fhir and entity is None:
@@ -607,7 +642,8 @@ def _load_one(batch: _Batch, entity: Entity | None) -> FileLoad:
         encoding = detect_encoding(landed.path)
         reason = None if encoding == "utf-8" else f"decoded as {encoding}"
         if is_fhir:
-            read, loaded, quarantined, skipped = _load_fhir(batch, encoding)
+            read, loaded, quarantined, skipped, kinds = _load_fhir(batch, encoding)
+            reason = "; ".join(part for part in (reason, skipped_note(kinds)) if part) or None
         elif entity is not None and entity.format == "jsonl":
             read, loaded, quarantined, skipped = _load_jsonl(batch, entity, encoding)
         else:

@@ -1,4 +1,4 @@
-"""Failure alerts: POST a small JSON document to ``Settings.webhook_url``.
+"""Run alerts (a failed, interrupted or degraded run): POST a small JSON document to ``Settings.webhook_url``.
 
 Delivery is best effort by design: a webhook that is down, slow or refuses the alert is logged and
 never replaces the error that caused the alert (the run still fails with its own reason).
@@ -26,7 +26,7 @@ class Alert:
     run_date: str | None
     stage: str | None
     reason: str
-    status: str  # failed | interrupted
+    status: str  # failed | interrupted | degraded
 
     def payload(self) -> dict[str, object]:
         return {**asdict(self), "source": "journey"}

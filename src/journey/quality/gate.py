@@ -87,7 +87,8 @@ def _resolve(value: Any, seeds_dir: Path, settings: Settings, now: datetime) -> 
 
     * ``{"$seed": "departments.code"}`` → that seed column's values;
     * ``{"$setting": "thresholds.max_wait_hours", "times": 60}`` → a setting (optionally scaled);
-    * ``{"$now_plus_minutes": "thresholds.future_tolerance_minutes"}`` → now (UTC) + that setting.
+    * ``{"$now_plus_minutes": "thresholds.future_tolerance_minutes"}`` → now (UTC) + that setting
+      + ``thresholds.date_shift_days`` (a de-identified export's dates lie that far in the future).
     """
     if isinstance(value, dict) and "$seed" in value:
         file, column = value["$seed"].split(".", 1)
@@ -96,7 +97,8 @@ def _resolve(value: Any, seeds_dir: Path, settings: Settings, now: datetime) -> 
     if isinstance(value, dict) and "$setting" in value:
         return _setting(settings, value["$setting"]) * value.get("times", 1)
     if isinstance(value, dict) and "$now_plus_minutes" in value:
-        return now + timedelta(minutes=_setting(settings, value["$now_plus_minutes"]))
+        shift = timedelta(days=settings.thresholds.date_shift_days)
+        return now + shift + timedelta(minutes=_setting(settings, value["$now_plus_minutes"]))
     if isinstance(value, dict):
         return {key: _resolve(item, seeds_dir, settings, now) for key, item in value.items()}
     if isinstance(value, list):
@@ -292,7 +294,8 @@ def _places(frame: pd.DataFrame, result: Any, limit: int = 3) -> list[str]:
         if not places:
             places = sorted(frame["_source_file"].unique())[:limit]
     elif {"raw_table", "day"} <= set(frame.columns):
-        places = [f"{r.raw_table} on {r.day} ({r.rows:.0f} rows, {r.files:.0f} files)" for r in rows.itertuples()]
+        places = [f"{r.raw_table} on {r.day} ({r.rows:.0f} rows, {r.entity_files:.0f} files)"
+                  for r in rows.itertuples()]
     else:
         places = [", ".join(f"{k}={v}" for k, v in row.items() if not str(k).endswith("_id"))[:160]
                   for _, row in rows.iterrows()]

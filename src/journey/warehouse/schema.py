@@ -60,6 +60,8 @@ create table if not exists raw.load_manifest (
 );
 -- warehouses from before file_stat (journey.ingest.landing.stat_key)
 alter table raw.load_manifest add column if not exists file_stat varchar;
+-- lines skipped per kind, JSON (journey.ingest.loader: unused resource types, export log lines)
+alter table raw.load_manifest add column if not exists skipped_kinds varchar;
 
 create table if not exists quarantine.rows (
     batch_id varchar not null,
@@ -109,6 +111,8 @@ create table if not exists raw.ehr_other (
     resource_id varchar,
     {LINEAGE_COLUMNS}
 );
+-- unused_type, operation_outcome (a bulk export's error entries) or export_log (its log lines)
+alter table raw.ehr_other add column if not exists kind varchar;
 """
 
 

@@ -165,3 +165,59 @@ def test_full_width_and_mixed_width_numbers_are_scrubbed_in_every_free_text(conn
     assert conn.execute("select text from raw.relations_reviews").fetchone() == ("身份证[id]，电话[phone]",)
     comment = conn.execute("select resource ->> '$.item[0].answer[0].valueString' from raw.ehr_questionnaire_response")
     assert comment.fetchone() == ("加我微信或打[phone]",)
+
+
+# A bulk export's error file holds OperationOutcome resources (FHIR Bulk Data Access, "error" array);
+# some servers also write their own log lines to log.ndjson (no resourceType).
+OPERATION_OUTCOME = {
+    "resourceType": "OperationOutcome", "id": "oo1",
+    "issue": [{"severity": "error", "code": "processing",
+               "details": {"text": "An internal timeout has occurred"}}],
+}
+LOG_LINES = [
+    {"time": "2026-01-05T02:00:01Z", "level": "info", "message": "export started"},
+    {"time": "2026-01-05T02:04:10Z", "level": "warning", "message": "3 resources could not be read"},
+]
+
+
+def test_export_logs_and_operation_outcomes_are_skipped_with_their_kind(conn, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    _drop(landing, "ehr", "log.ndjson", "".join(json.dumps(line) + "\n" for line in LOG_LINES))
+    _drop(landing, "ehr", "OperationOutcome.ndjson", json.dumps(OPERATION_OUTCOME) + "\n")
+    mixed = [ENCOUNTER, LOG_LINES[0], OPERATION_OUTCOME, {"id": "e9", "status": "finished"}]
+    _drop(landing, "ehr", "export_1.ndjson", "".join(json.dumps(line) + "\n" for line in mixed))
+    loads = _load_all(conn, landing)
+
+    log_file = loads["log.ndjson"]
+    assert (log_file.rows_read, log_file.rows_loaded, log_file.rows_quarantined, log_file.rows_skipped_types) == (
+        2, 2, 0, 2)
+    assert (log_file.status, log_file.reason) == ("loaded", "skipped: 2 export_log")
+    assert json.loads(log_file.skipped_kinds or "") == {"export_log": 2}
+    outcome = loads["OperationOutcome.ndjson"]
+    assert (outcome.rows_skipped_types, outcome.rows_quarantined, outcome.status) == (1, 0, "loaded")
+    assert json.loads(outcome.skipped_kinds or "") == {"OperationOutcome": 1}
+    # The mixed file still loads its Encounter; a resource that lost its type (it has an id) is still refused.
+    mixed_load = loads["export_1.ndjson"]
+    assert (mixed_load.rows_read, mixed_load.rows_loaded, mixed_load.rows_quarantined,
+            mixed_load.rows_skipped_types) == (4, 3, 1, 2)
+    assert json.loads(mixed_load.skipped_kinds or "") == {"OperationOutcome": 1, "export_log": 1}
+    assert conn.execute("select resource_id from raw.ehr_encounter").fetchall() == [("e1",)]
+    assert conn.execute("select _source_file, _row_number, rule from quarantine.rows").fetchall() == [
+        (f"ehr/{DAY}/export_1.ndjson", 4, "missing_resource_type")]
+    assert conn.execute(
+        "select regexp_replace(_source_file, '.*/', ''), _row_number, resource_type, resource_id, kind "
+        "from raw.ehr_other order by 1, 2"
+    ).fetchall() == [
+        ("OperationOutcome.ndjson", 1, "OperationOutcome", "oo1", "operation_outcome"),
+        ("export_1.ndjson", 2, None, None, "export_log"),
+        ("export_1.ndjson", 3, "OperationOutcome", "oo1", "operation_outcome"),
+        ("log.ndjson", 1, None, None, "export_log"),
+        ("log.ndjson", 2, None, None, "export_log"),
+    ]
+    manifest = conn.execute(
+        "select regexp_replace(path, '.*/', ''), skipped_kinds from raw.load_manifest order by 1").fetchall()
+    assert [(name, json.loads(kinds)) for name, kinds in manifest] == [
+        ("OperationOutcome.ndjson", {"OperationOutcome": 1}),
+        ("export_1.ndjson", {"OperationOutcome": 1, "export_log": 1}),
+        ("log.ndjson", {"export_log": 2}),
+    ]
