@@ -187,6 +187,31 @@ def generate(
     typer.echo(console.generation_summary(report, first.isoformat(), last.isoformat(), settings).render())
 
 
+@app.command("profile", epilog=_examples(
+    "journey profile data/landing              # every drop landed so far",
+    "journey profile /srv/export/2026-03-01    # one drop, before loading it",
+    "journey profile data/landing --json > profile.json",
+))
+@friendly
+def profile_command(
+    landing: Annotated[Path, typer.Argument(metavar="LANDING_DIR", help="A landing dir, a source folder or one drop.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
+) -> None:
+    """Before anything is loaded: what an export can and cannot feed.
+
+    Per source and resource type: lines, contract elements present (coverage %), date range, class /
+    department / disposition codes with counts and whether the site's code map (mapping/code_map.csv)
+    maps them, implausible or future dates, lines that are not resources, and which metrics can be
+    computed and why not. Prints codes, counts and dates only, never an identifier.
+    """
+    import json
+
+    from journey.profile import profile_landing, render
+
+    result = profile_landing(landing, _settings())
+    typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if as_json else render(result))
+
+
 def _flow_failed(settings: Settings, error: Exception) -> JourneyError:
     """A failure that is not a JourneyError (e.g. a stage timeout): still a clean message and exit 1."""
     return JourneyError(
