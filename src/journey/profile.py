@@ -235,7 +235,7 @@ def _lines_sql(paths: Sequence[Path]) -> str:
     return (
         f"select filename as file, line from read_csv({_file_list(paths)}, columns = {{'line': 'VARCHAR'}}, "
         "header = false, delim = chr(1), quote = '', escape = '', auto_detect = false, strict_mode = false, "
-        "null_padding = true, filename = true, max_line_size = 536870912) "
+        "null_padding = true, filename = true, max_line_size = 8388608) "
         "where line is not null and trim(line) <> ''"
     )
 
@@ -282,7 +282,8 @@ def _facts_sql(paths: Sequence[Path]) -> str:
             coalesce(j ->> '$.serviceType.coding[0].code', j ->> '$.serviceType[0].coding[0].code') as service_type,
             j ->> '$.type[0].coding[0].system' as type_system,
             j ->> '$.type[0].coding[0].code' as type_code,
-            regexp_extract(j ->> '$.serviceProvider.reference', '^Organization/([^/?]+)$', 1) as provider_id,
+            nullif(regexp_extract(j ->> '$.serviceProvider.reference', '^Organization/([^/?]+)$', 1), '')
+                as provider_id,
             j ->> '$.hospitalization.dischargeDisposition.coding[0].system' as disposition_system,
             j ->> '$.hospitalization.dischargeDisposition.coding[0].code' as disposition_code,
             j ->> '$.gender' as gender,
