@@ -784,3 +784,11 @@ def render(profile: Profile) -> str:
     out += [f"  {metric.metric:<32} {metric.status:<11} {_pct(metric.coverage_pct):>7}  {metric.reason}"
             for metric in profile.metrics]
     return "\n".join(out)
+
+
+def record_night(conn: duckdb.DuckDBPyConnection, run_id: str, paths: Iterable[Path], settings: Settings,
+                 *, now: datetime | None = None) -> Profile:
+    """What the nightly run calls on the night's files: profile them and record it in ops.landing_profile."""
+    profile = profile_files(paths, settings, now=now)
+    record_profile(conn, run_id, profile, recorded_at=now)
+    return profile

@@ -223,3 +223,19 @@ def test_profile_text_names_every_metric(settings: Settings, name: str) -> None:
     text = render(_profile(name, settings))
     for metric in ("ed_door_to_provider", "ed_lwbs", "nps", "no_show_rate", "campaign_funnel"):
         assert metric in text
+
+
+def test_record_night_profiles_and_records(settings: Settings, tmp_path: Path) -> None:
+    from journey.profile import record_night
+
+    conn = duckdb.connect(str(tmp_path / "work.duckdb"))
+    try:
+        profile = record_night(conn, "night-1", landing_files(FIXTURES / "appointments_only"), settings, now=NOW)
+        assert profile.metric("no_show_rate").status == "computable"
+        row = conn.execute("select count, total from ops.landing_profile where run_id = 'night-1' "
+                           "and kind = 'element' and name = 'created'").fetchall()
+        assert row == [(3, 4)]
+        stamp = conn.execute("select distinct recorded_at from ops.landing_profile").fetchall()
+        assert stamp == [(NOW.replace(tzinfo=None),)]
+    finally:
+        conn.close()
