@@ -24,7 +24,7 @@ import typer
 
 from journey import console
 from journey.config import Settings, apply_runtime_env
-from journey.errors import ConfigError, JourneyError, MissingInput
+from journey.errors import ConfigError, JourneyError, MissingInput, UsageError
 from journey.logs import configure_logging
 from journey.progress import Bar, follow_runs, pending_days, progress
 
@@ -157,6 +157,7 @@ def init() -> None:
     "journey generate --days 7 --scale 0.05    # a small clinic, fast",
     "journey generate --defect-rate 0.03       # with realistic faults",
     "journey generate --start 2026-03-01 --seed 7",
+    "journey generate --profile minimal --days 14   # shaped like a real FHIR bulk export",
 ))
 @friendly
 def generate(
@@ -172,14 +173,25 @@ def generate(
     defect_rate: Annotated[
         float, typer.Option(min=0.0, max=0.99, metavar="RATE", help="Share of rows given a realistic fault (0-1).")
     ] = 0.0,
+    profile: Annotated[
+        str, typer.Option("--profile", metavar="NAME",
+                          help="full: every source of the contract; minimal: what FHIR bulk exports typically "
+                               "hold (EHR only, encounters with only period, conditional references, other "
+                               "classes, Bulk Data file names and export log).")
+    ] = "full",
 ) -> None:
     """Write a demo hospital's daily drops into $JOURNEY_DATA_DIR/landing (FHIR NDJSON, CSV, JSONL).
 
     Also writes generator/defects.jsonl (every injected fault, with file and row) and
     generator/identities.parquet (the planted identifiers `journey privacy-scan` looks for).
     """
+    from journey.generate import PROFILES
     from journey.generate import generate as run_generator
 
+    if profile not in PROFILES:
+        raise UsageError(f"--profile {profile!r} is not one of {', '.join(PROFILES)}.")
+    if profile == "minimal" and defect_rate:
+        raise UsageError("--profile minimal writes clean data: drop --defect-rate.")
     settings = _settings()
     settings.ensure_dirs()
     settings.pseudonym_key(create=True)
@@ -187,10 +199,35 @@ def generate(
     with _bar(f"simulating from {first}", days, "days", verbose=False) as bar:
         report = run_generator(
             settings.landing_dir, settings.generator_dir, start=first, days=days,
-            scale=scale, seed=seed, defect_rate=defect_rate, on_day=lambda _done: bar.advance(),
+            scale=scale, seed=seed, defect_rate=defect_rate, on_day=lambda _done: bar.advance(), profile=profile,
         )
     last = first + timedelta(days=days - 1)
     typer.echo(console.generation_summary(report, first.isoformat(), last.isoformat(), settings).render())
+
+
+@app.command("profile", epilog=_examples(
+    "journey profile data/landing              # every drop landed so far",
+    "journey profile /srv/export/2026-03-01    # one drop, before loading it",
+    "journey profile data/landing --json > profile.json",
+))
+@friendly
+def profile_command(
+    landing: Annotated[Path, typer.Argument(metavar="LANDING_DIR", help="A landing dir, a source folder or one drop.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
+) -> None:
+    """Before anything is loaded: what an export can and cannot feed.
+
+    Per source and resource type: lines, contract elements present (coverage %), date range, class /
+    department / disposition codes with counts and whether the site's code map (mapping/code_map.csv)
+    maps them, implausible or future dates, lines that are not resources, and which metrics can be
+    computed and why not. Prints codes, counts and dates only, never an identifier.
+    """
+    import json
+
+    from journey.profile import profile_landing, render
+
+    result = profile_landing(landing, _settings())
+    typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if as_json else render(result))
 
 
 def _flow_failed(settings: Settings, error: Exception) -> JourneyError:

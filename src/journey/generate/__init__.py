@@ -24,10 +24,15 @@ import pyarrow.parquet as pq
 from journey.generate import fmt
 from journey.generate.defects import KINDS
 from journey.generate.engine import Hospital
+from journey.generate.minimal import generate_minimal
 from journey.generate.model import Params, epoch_day
 from journey.generate.patients import identities
 
-__all__ = ["GenerationReport", "generate", "KINDS"]
+__all__ = ["GenerationReport", "generate", "KINDS", "PROFILES"]
+
+#: Export profiles: ``full`` (every source and element of the contract) and ``minimal`` (what FHIR bulk
+#: exports typically hold: journey.generate.minimal).
+PROFILES = ("full", "minimal")
 
 
 @dataclass(frozen=True)
@@ -60,13 +65,15 @@ def generate(
     defect_rate: float = 0.0,
     max_rows_per_file: int = 200_000,
     on_day: Callable[[int], None] | None = None,
+    profile: str = "full",
 ) -> GenerationReport:
     """Write ``days`` daily drops from ``start`` into ``landing_dir`` and the record into ``record_dir``.
 
     ``scale`` 1.0 is a mid-size hospital (about 1,000 encounters a day); 0.01 a small clinic, 20 a
     multi-campus network. ``defect_rate`` is the share of rows that get a fault (0 = clean data).
     Existing files with the same names are overwritten; nothing else is deleted. ``on_day`` is called
-    with the number of days simulated so far (for a progress bar).
+    with the number of days simulated so far (for a progress bar). ``profile`` ``minimal`` writes only
+    what bulk exports typically hold (journey.generate.minimal): EHR NDJSON only, period-only encounters.
     """
     if days < 1:
         raise ValueError("days must be at least 1")
@@ -76,6 +83,10 @@ def generate(
         raise ValueError("defect_rate must be in [0, 1)")
     if max_rows_per_file < 1:
         raise ValueError("max_rows_per_file must be positive")
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
+    if profile == "minimal" and defect_rate:
+        raise ValueError("the minimal profile writes clean data: defect_rate must be 0")
     params = Params(
         start_day=epoch_day(start),
         days=days,
@@ -87,15 +98,20 @@ def generate(
     began = time.perf_counter()
     landing_dir.mkdir(parents=True, exist_ok=True)
     record_dir.mkdir(parents=True, exist_ok=True)
-    hospital = Hospital(params, landing_dir)
+    target = record_dir / "full-landing" if profile == "minimal" else landing_dir
+    hospital = Hospital(params, target)
     hospital.run(on_day)
     _write_defects(record_dir / "defects.jsonl", hospital.writer.defect_table())
     pq.write_table(identities(hospital.pool), record_dir / "identities.parquet")
     writer = hospital.writer
+    rows, files = dict(sorted(writer.rows.items())), writer.files
+    if profile == "minimal":
+        rows = generate_minimal(target, landing_dir)
+        files = sum(1 for path in (landing_dir / "ehr").rglob("*.ndjson"))
     report = GenerationReport(
         days=days,
-        files=writer.files,
-        rows=dict(sorted(writer.rows.items())),
+        files=files,
+        rows=rows,
         defects={kind: writer.faults.get(kind, 0) for kind in KINDS if writer.faults.get(kind, 0)},
         seconds=round(time.perf_counter() - began, 3),
     )
@@ -107,6 +123,8 @@ def generate(
         "defect_rate": defect_rate,
         "max_rows_per_file": max_rows_per_file,
     }
+    if profile != "full":
+        parameters["profile"] = profile
     payload = {"parameters": parameters, "report": asdict(report)}
     (record_dir / "generation.json").write_text(
         json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8"
