@@ -151,6 +151,7 @@ joined as (
         encounters.appointment_id,
         encounters.discharge_disposition_code,
         encounters.discharge_disposition_system,
+        encounters.discharge_disposition_category,
         encounters.period_start_at,
         encounters.period_end_at,
         encounters._loaded_at,
@@ -236,8 +237,8 @@ dispositions as (
 
     select
         *,
-        -- the disposition evidence (one place: switch to the mapped disposition category here)
-        discharge_disposition_code = '21541000119102' as is_lwbs_disposition,
+        -- the disposition evidence: the code mapped to journey's category (seeds + the site's code map)
+        discharge_disposition_category = 'lwbs' as is_lwbs_disposition,
         discharge_disposition_code is not null as has_disposition
 
     from derived

@@ -26,6 +26,7 @@ from journey.ingest.pseudonymise import install_macros
 from journey.mapping import load_code_map
 from journey.ops import runlog
 from journey.ops.clock import stamp_after
+from journey.profile import record_night
 from journey.warehouse.connection import connect_writer
 from journey.warehouse.manifest import published_manifest, recorded_fingerprints
 from journey.warehouse.publish import publish
@@ -164,10 +165,20 @@ def load_days(settings: Settings, work: Path, plan: RunPlan, loaded_at: datetime
     conn = open_work(settings, work)
     try:
         reports = [_load_day(settings, conn, plan, day, loaded_at) for day in plan.days]
+        _record_profile(settings, conn, plan, loaded_at)
         conn.execute("checkpoint")
     finally:
         conn.close()
     return reports
+
+
+def _record_profile(settings: Settings, conn: duckdb.DuckDBPyConnection, plan: RunPlan, loaded_at: datetime) -> None:
+    """The night's `journey profile` figures into ops.landing_profile. A report, not data: a file the
+    profile cannot read was already refused (or loaded) by the loader, so a failure here only warns."""
+    try:
+        record_night(conn, plan.run_id, [landed.path for landed in plan.files], settings, now=loaded_at)
+    except Exception as error:  # noqa: BLE001 - the profile never costs the night its data
+        log.warning("landing profile not recorded: %s", error)
 
 
 def _load_day(
