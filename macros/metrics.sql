@@ -125,3 +125,19 @@
         else 'implausible_interval'
     end
 {%- endmacro %}
+
+-- The class a metric cell reports: an encounter whose source class is neither v3 nor in the code map
+-- (fct_encounters.encounter_class NULL, counted in stg_ehr__unmapped_codes) is kept in its own
+-- 'unmapped' cell, so its visits still reconcile and are never merged into a real class.
+{% macro metric_class(class_expression) -%}
+coalesce({{ class_expression }}, 'unmapped')
+{%- endmacro %}
+
+-- The last hospital-local day any source recorded: the latest visit arrival or appointment change.
+-- Appointments starting later have not happened yet in the data (outcome and lead time not final).
+{% macro last_recorded_local_date() -%}
+greatest(
+    (select max(arrived_local_date) from {{ ref('fct_encounters') }} where is_visit),
+    (select max({{ to_local_date('coalesce(last_updated_at, booked_at)') }}) from {{ ref('stg_ehr__appointments') }})
+)
+{%- endmacro %}

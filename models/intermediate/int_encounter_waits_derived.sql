@@ -56,7 +56,9 @@ status_times as (
         min(period_start_at) filter (where encounter_status = 'triaged') as triaged_status_at,
         min(period_start_at) filter (where encounter_status = 'in-progress') as in_progress_status_at,
         min(period_start_at) filter (where encounter_status = 'finished') as finished_status_at,
-        count(*) as status_history_entries
+        count(*) as status_history_entries,
+        -- reached in-progress, even when the entry carries no time
+        count(*) filter (where encounter_status = 'in-progress') > 0 as has_in_progress_status
 
     from status_history
     group by encounter_id
@@ -132,6 +134,9 @@ location_times as (
         min(period_start_at) filter (where location_role = 'treatment-room') as treatment_location_start_at,
         max(period_end_at) filter (where reverse_location_order = 1) as last_location_end_at,
         count(*) as location_entries,
+        -- placed in a treatment room, even when the entry carries no period (a bulk export may list
+        -- the locations without times): evidence of being seen, though not of when
+        count(*) filter (where location_role = 'treatment-room') > 0 as has_treatment_room_location,
         -- every location's role is known: only then does "never in a treatment room" say something
         count(*) filter (where location_role is null) = 0 as has_every_location_role
 
@@ -147,6 +152,7 @@ joined as (
         encounters.patient_key,
         encounters.department_code,
         encounters.encounter_class,
+        encounters.encounter_class_null_reason,
         encounters.encounter_status,
         encounters.appointment_id,
         encounters.discharge_disposition_code,
@@ -163,6 +169,8 @@ joined as (
         location_times.triage_location_start_at,
         location_times.treatment_location_start_at,
         location_times.last_location_end_at,
+        coalesce(status_times.has_in_progress_status, false)
+            or coalesce(location_times.has_treatment_room_location, false) as has_treatment_evidence,
         -- tracking evidence: the EHR recorded the stay's milestones (statusHistory) or where the
         -- patient was, each location with a known role
         coalesce(status_times.status_history_entries > 0, false)
@@ -260,7 +268,7 @@ lwbs_reasons as (
             when encounter_status in ('arrived', 'triaged', 'in-progress', 'onleave') then 'not_departed'
             when encounter_status is distinct from 'finished' and encounter_status is distinct from 'cancelled'
                 then 'not_a_visit'
-            when provider_seen_at is not null then 'seen_by_provider'
+            when provider_seen_at is not null or has_treatment_evidence then 'seen_by_provider'
             when has_tracking_evidence then 'tracking_never_seen'
             else 'no_disposition_or_tracking'
         end as lwbs_reason
@@ -289,6 +297,7 @@ final as (
         patient_key,
         department_code,
         encounter_class,
+        encounter_class_null_reason,
         encounter_status,
         appointment_id,
         discharge_disposition_code,

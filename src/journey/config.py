@@ -72,6 +72,11 @@ class Thresholds(BaseModel):
         default=0.1, ge=0, le=1,
         description="An entity losing a larger share (up to max_entity_loss_share) ends the run degraded.",
     )
+    max_unmapped_code_share: float = Field(
+        default=0.1, ge=0, le=1,
+        description="A larger share of tonight's encounters with a class code neither v3 nor in the code map "
+                    "ends the run degraded (codes_unmapped).",
+    )
     coverage_window_days: int = Field(
         default=7, ge=1, description="Latest metric dates a night's coverage of a core metric is measured over."
     )

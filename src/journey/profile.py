@@ -367,6 +367,8 @@ def _fhir_resources(conn: duckdb.DuckDBPyConnection, code_map: CodeMap) -> tuple
     for rtype, files, lines, first, last in summary:
         if rtype not in ELEMENTS or rtype == "OperationOutcome":
             continue
+        if rtype == "Patient":  # birth dates are identifying: the profile shows their years only
+            first, last = (first or "")[:4] or None, (last or "")[:4] or None
         elements = [Element(name, present.get((rtype, name), 0), lines) for name, _ in ELEMENTS[rtype]]
         resources.append(Resource("ehr", rtype, files, lines, first, last, elements, _codes(conn, rtype, code_map)))
     unused = _rows(conn, """

@@ -1,5 +1,5 @@
 -- metrics_wait_daily counts every visit with an arrival exactly once, and every appointment in the
--- scheduled population starting on or before the last day with visits exactly once.
+-- scheduled population starting on or before the last day any source recorded exactly once.
 with
 
 metric_totals as (
@@ -22,7 +22,7 @@ fact_totals as (
             as lwbs_encounters,
         (select count(*) from {{ ref('fct_appointments') }}
          where is_scheduled
-           and start_local_date <= (select max(arrived_local_date) from {{ ref('fct_encounters') }} where is_visit))
+           and start_local_date <= {{ last_recorded_local_date() }})
             as appointments_scheduled
 
 )

@@ -1,5 +1,5 @@
 -- Small-cell rule across the analyst contract: a row flagged `suppressed` has at least one metric
--- flag set, and a metric whose flag is set is NULL (spot checks on each metrics_* table).
+-- flag set (or a suppressed coverage rate), and a metric whose flag is set is NULL (spot checks on each metrics_* table).
 select 'metrics_wait_daily' as model, wait_daily_id as row_id
 from {{ ref('metrics_wait_daily') }}
 where (door_to_provider_suppressed and door_to_provider_p90_min is not null)
@@ -7,7 +7,10 @@ where (door_to_provider_suppressed and door_to_provider_p90_min is not null)
    or (ed_timeliness_suppressed and ed_timeliness_rate is not null)
    or (suppressed and not (timestamp_source_suppressed or door_to_triage_suppressed or door_to_provider_suppressed
         or los_suppressed or no_show_suppressed or late_cancel_suppressed or booking_lead_time_suppressed
-        or seen_within_target_suppressed or ed_timeliness_suppressed))
+        or seen_within_target_suppressed or ed_timeliness_suppressed
+        -- a coverage rate over a small denominator is suppressed too (it has no flag of its own)
+        or (door_to_provider_coverage_rate is null and not_lwbs_encounters > 0)
+        or (ed_timeliness_coverage_rate is null and ed_visits > 0)))
 
 union all
 

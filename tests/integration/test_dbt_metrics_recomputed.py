@@ -188,7 +188,8 @@ def test_every_door_to_provider_percentile_is_the_rounded_exact_quantile(
     """Percentiles over exact waits, rounded once: recomputed in pandas from the exact timestamps."""
     conn, _ = marts
     visits = conn.execute(
-        "select arrived_local_date, department_code, encounter_class, "
+        "select arrived_local_date::varchar as arrived_local_date, department_code, "
+        "coalesce(encounter_class, 'unmapped') as encounter_class, "  # an unmapped class has its own cell
         "date_diff('millisecond', arrived_at, provider_seen_at) / 60000.0 as wait "
         "from marts.fct_encounters where is_visit and is_lwbs is not true and door_to_provider_min is not null"
     ).fetchdf()

@@ -126,10 +126,11 @@ def test_derived_times_and_the_element_each_came_from(settings: Settings) -> Non
         datetime(2026, 1, 5, 0, 0), "status_history", datetime(2026, 1, 5, 0, 10), "status_history",
         datetime(2026, 1, 5, 0, 45), "status_history", datetime(2026, 1, 5, 3, 30), "status_history",
     )
-    # location periods only: arrival = first location, provider = treatment room, departure = last location end
+    # location periods: arrival = first location, provider = treatment room; departure = the encounter's
+    # own period.end (13:00), not the last location's end (12:40) — a bed may be released long after discharge
     assert rows["e-loc"] == (
         datetime(2026, 1, 5, 9, 0), "location", datetime(2026, 1, 5, 9, 5), "location",
-        datetime(2026, 1, 5, 10, 0), "location", datetime(2026, 1, 5, 12, 40), "location",
+        datetime(2026, 1, 5, 10, 0), "location", datetime(2026, 1, 5, 13, 0), "period",
     )
     # only period: arrival and departure from period, nothing else known
     assert rows["e-period"] == (

@@ -8,8 +8,6 @@ computed; every encounter reaches the marts; a wait or rate whose evidence the e
 (never 0, never invented), and a KPI whose source never delivered is `no_data` (never off_track).
 Expected values are counted here from the landed files with the standard library.
 
-The tests marked xfail(strict) assert what the issue demands and today's code does not do yet; the
-streams named in each reason make them pass (the coordinator removes the mark after the merge).
 """
 
 from __future__ import annotations
@@ -47,20 +45,24 @@ class Night:
     error: Exception | None
     encounters: dict[str, str]  # encounter id -> class code, as landed
     maiden_names: set[str]
+    locations: dict[str, list[str]]  # encounter id -> the identifier values of its locations (no periods)
 
 
-def _landed(landing: Path) -> tuple[dict[str, str], set[str]]:
+def _landed(landing: Path) -> tuple[dict[str, str], set[str], dict[str, list[str]]]:
     encounters: dict[str, str] = {}
     maiden: set[str] = set()
+    locations: dict[str, list[str]] = {}
     for path in sorted(landing.glob("ehr/*/*.ndjson")):
         for line in path.read_text(encoding="utf-8").splitlines():
             resource = json.loads(line)
             if resource.get("resourceType") == "Encounter":
                 encounters[resource["id"]] = resource["class"]["code"]
+                locations[resource["id"]] = [entry["location"]["reference"].rsplit("|", 1)[-1]
+                                             for entry in resource.get("location", [])]
             if resource.get("resourceType") == "Patient":
                 maiden |= {ext["valueString"] for ext in resource.get("extension", [])
                            if ext["url"].endswith("patient-mothersMaidenName")}
-    return encounters, maiden
+    return encounters, maiden, locations
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +72,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Night]:
         patch.setenv("JOURNEY_DATA_DIR", str(root / "data"))
         patch.setenv("JOURNEY_SECRET", "test-secret-not-for-production")
         patch.setenv("JOURNEY_LANDING_RETENTION_DAYS", "0")
+        patch.setenv("JOURNEY_MIN_CELL_SIZE", "5")  # a small hospital: cells of 5 are published
         runner = CliRunner()
         generated = runner.invoke(app, ["generate", "--profile", "minimal", "--days", str(DAYS), "--scale", "0.05",
                                         "--start", START.isoformat(), "--seed", "5"])
@@ -83,7 +86,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Night]:
             encoding="utf-8")
         profiled = runner.invoke(app, ["profile", str(settings.landing_dir), "--json"])
         assert profiled.exit_code == 0, profiled.output
-        encounters, maiden = _landed(settings.landing_dir)
+        encounters, maiden, locations = _landed(settings.landing_dir)
         from flows.nightly import nightly
 
         result: dict[str, object] | None = None
@@ -92,7 +95,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Night]:
             result = nightly(run_date=LAST, docs=False)
         except JourneyError as failure:  # judged by the tests below, not here
             error = failure
-        yield Night(settings, json.loads(profiled.stdout), result, error, encounters, maiden)
+        yield Night(settings, json.loads(profiled.stdout), result, error, encounters, maiden, locations)
 
 
 def _one(conn: duckdb.DuckDBPyConnection, sql: str) -> object:
@@ -156,8 +159,6 @@ def test_night_loads_every_line_and_publishes(night: Night, warehouse: duckdb.Du
     assert _one(warehouse, "select count(no_show_rate) from marts.metrics_wait_daily") > 0
 
 
-@pytest.mark.xfail(strict=True, reason="needs stream C: export-log lines skipped with their kind, not "
-                                       "quarantined; ops.landing_profile recorded by the nightly run")
 def test_night_is_green_and_records_the_profile(night: Night, warehouse: duckdb.DuckDBPyConnection) -> None:
     assert night.result is not None and night.result["status"] == "succeeded"
     assert night.result["rows_quarantined"] == 0  # log.ndjson lines are not errors
@@ -166,8 +167,6 @@ def test_night_is_green_and_records_the_profile(night: Night, warehouse: duckdb.
                            "and name = 'ed_door_to_provider' and status = 'no_data'") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="needs stream A: HH / VR / ACUTE natively and the site code map "
-                                       "(mapping/code_map.csv) for the local class; maiden names dropped at load")
 def test_every_encounter_reaches_the_marts(night: Night, warehouse: duckdb.DuckDBPyConnection) -> None:
     assert _one(warehouse, "select count(*) from raw.ehr_encounter") == len(night.encounters)
     assert _one(warehouse, "select count(*) from marts.fct_encounters") == len(night.encounters)
@@ -179,17 +178,28 @@ def test_every_encounter_reaches_the_marts(night: Night, warehouse: duckdb.DuckD
     assert not [name for name in night.maiden_names if f'"{name}"' in patients]
 
 
-@pytest.mark.xfail(strict=True, reason="needs stream B: LWBS and ED timeliness NULL without evidence; "
-                                       "KPIs of absent sources no_data, never off_track")
 def test_absent_evidence_is_null_and_absent_sources_no_data(
     night: Night, warehouse: duckdb.DuckDBPyConnection
 ) -> None:
-    # no disposition, no statusHistory, no treatment-room location: LWBS cannot be told
-    assert _one(warehouse, "select count(*) from marts.fct_encounters where encounter_class = 'EMER' "
-                           "and is_lwbs is not null") == 0
+    # No disposition and no statusHistory; locations listed without periods (the generator names them
+    # ed-waiting-*, ed-triage-*, ed-bay-*). A bay (treatment room) listed: seen, not LWBS. Only waiting
+    # and triage listed: tracked and never seen, LWBS. No location at all: LWBS cannot be told (NULL).
+    def expected(places: list[str]) -> bool | None:
+        if any(place.startswith("ed-bay") for place in places):
+            return False
+        return True if places else None
+
+    ed = [encounter for encounter, code in night.encounters.items() if code in ("EMER", LOCAL_CLASS_CODE)]
+    want = Counter(expected(night.locations[encounter]) for encounter in ed)
+    got = Counter(dict(warehouse.execute("select is_lwbs, count(*) from marts.fct_encounters "
+                                         "where encounter_class = 'EMER' group by all").fetchall()))
+    assert want[None] > 0 and want[False] > 0 and got == want
+    assert _one(warehouse, "select count(*) from marts.fct_encounters where encounter_class = 'EMER' and "
+                           "is_lwbs is null and lwbs_reason <> 'no_disposition_or_tracking'") == 0
     ed_rows = "from marts.metrics_wait_daily where encounter_class = 'EMER' and not suppressed"
     assert _one(warehouse, f"select count(*) {ed_rows}") > 0
-    assert _one(warehouse, f"select count(*) {ed_rows} and (lwbs_rate is not null or door_to_provider_p50_min "
+    # no time of triage or provider anywhere: no wait, no target share
+    assert _one(warehouse, f"select count(*) {ed_rows} and (door_to_provider_p50_min "
                            "is not null or door_to_provider_p90_min is not null or door_to_triage_p50_min is not "
                            "null or pct_seen_within_target is not null)") == 0
     kpis = warehouse.execute(

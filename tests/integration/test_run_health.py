@@ -1,5 +1,5 @@
-"""Run health on real parts: hand-written FHIR R4 drops (encounters with only ``period``, a class
-code the staging rules refuse) through the real Prefect flow (loader, GX, dbt build, publish), and
+"""Run health on real parts: hand-written FHIR R4 drops (encounters with only ``period``, periods
+the staging rules refuse, local class codes nobody mapped) through the real Prefect flow (loader, GX, dbt build, publish), and
 the coverage rule on a real DuckDB working copy."""
 
 from __future__ import annotations
@@ -33,14 +33,18 @@ def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhook]:
     hook.close()
 
 
+REVERSED = "AMB<"  # an AMB encounter whose period.end precedes its start: refused by encounter_period_ordered
+
+
 def _encounter(index: int, code: str) -> dict[str, object]:
     """An Encounter as bulk exports hold them: class, subject and period only."""
     start = datetime(2026, 3, 2, 8, 0) + timedelta(minutes=17 * index)
+    end = start + timedelta(hours=-1 if code == REVERSED else 2)
     return {
         "resourceType": "Encounter", "id": f"enc-{index}", "status": "finished",
-        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": code},
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": code.rstrip("<")},
         "subject": {"reference": f"Patient/pat-{index % 5}"},
-        "period": {"start": start.isoformat() + "+08:00", "end": (start + timedelta(hours=2)).isoformat() + "+08:00"},
+        "period": {"start": start.isoformat() + "+08:00", "end": end.isoformat() + "+08:00"},
     }
 
 
@@ -57,17 +61,17 @@ def _land(settings: Settings, codes: list[str]) -> None:
 @pytest.mark.slow
 @pytest.mark.xdist_group("prefect")
 def test_a_night_whose_staging_refused_every_encounter_fails(settings: Settings, webhook: Webhook) -> None:
-    """Issue #20 item 1: 24 Encounters all carrying a local class code. Loaded at the door, every one
+    """Issue #20 item 1: 24 Encounters, each ending before it starts. Loaded at the door, every one
     refused by the staging gate (row-level), fct_encounters empty: the night fails naming stage,
     entity and rule, nothing is published, the run record says failed and the webhook is called."""
     from flows.nightly import nightly
 
-    _land(settings, ["EW EMER."] * 24)
+    _land(settings, [REVERSED] * 24)
     with pytest.raises(ValidationFailed) as caught:
         nightly(run_date=DAY, docs=False)
     message = str(caught.value)
     assert "staging/Encounter: 24 of 24 rows landed tonight (100%) were refused" in message
-    assert "staging rule encounter_class_known: 24" in message and "[rule: entity_rows_lost]" in message
+    assert "staging rule encounter_period_ordered: 24" in message and "[rule: entity_rows_lost]" in message
     assert "marts.fct_encounters is empty although the source delivered 24 Encounter row(s)" in message
     assert "[rule: mart_empty]" in message
     assert not settings.warehouse_path.exists(), "a failed night publishes nothing"
@@ -87,9 +91,11 @@ def test_a_night_losing_part_of_an_entity_is_published_degraded_and_exits_4(
     settings: Settings, webhook: Webhook
 ) -> None:
     """26 of 30 Encounters pass, 4 (13 %) are refused: more than degraded_entity_loss_share (10 %),
-    not more than max_entity_loss_share (20 %). `journey run` publishes, exits 4, says degraded in
-    its summary; ops.runs, runs.jsonl and the alert say degraded with the reason."""
-    _land(settings, ["AMB"] * 26 + ["EW EMER."] * 4)
+    not more than max_entity_loss_share (20 %). 3 of the 26 kept carry a local class code nobody
+    mapped (12 % > max_unmapped_code_share 10 %): kept with class NULL, and the night says so.
+    `journey run` publishes, exits 4, says degraded in its summary; ops.runs, runs.jsonl and the
+    alert say degraded with the reasons."""
+    _land(settings, ["AMB"] * 23 + ["EW EMER."] * 3 + [REVERSED] * 4)
     # the checkout under test (its flows/ too), whichever checkout the venv installed in editable mode
     path = os.pathsep.join([str(settings.project_dir / "src"), str(settings.project_dir),
                             os.environ.get("PYTHONPATH", "")])
@@ -99,8 +105,14 @@ def test_a_night_losing_part_of_an_entity_is_published_degraded_and_exits_4(
     assert " degraded in " in done.stdout
     reason = "staging/Encounter: 4 of 30 rows landed tonight (13%) were refused, more than the 10% allowed"
     assert reason in done.stdout
+    unmapped = ("staging/Encounter: 3 of 26 rows landed tonight (12%) have a Encounter.class code neither standard "
+                "nor in mapping/code_map.csv, more than the 10% allowed ('EW EMER.': 3); add them to the code map "
+                "[rule: codes_unmapped]")
+    assert unmapped in done.stdout
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         assert conn.execute("select count(*) from marts.fct_encounters").fetchone() == (26,)
+        assert conn.execute("select count(*) from marts.fct_encounters where encounter_class is null "
+                            "and encounter_class_null_reason = 'class_unmapped'").fetchone() == (3,)
         [(status, stage, recorded)] = conn.execute("select status, stage, reason from ops.runs").fetchall()
     assert (status, stage) == ("degraded", None) and reason in recorded
     [run] = read_runs(settings)
@@ -112,7 +124,7 @@ def test_a_night_losing_part_of_an_entity_is_published_degraded_and_exits_4(
     listed = subprocess.run([str(Path(sys.executable).with_name("journey")), "quarantine", "list"],
                             env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True, timeout=300)
     lines = listed.stdout.splitlines()
-    assert [line.split("  ")[1:3] for line in lines[:4]] == [["staging", "encounter_class_known"]] * 4
+    assert [line.split("  ")[1:3] for line in lines[:4]] == [["staging", "encounter_period_ordered"]] * 4
     assert lines[0].startswith(f"ehr/{DAY}/Encounter.ndjson:27  ")
     assert lines[-1].startswith("last run ") and "was published degraded: " + reason in lines[-1]
 

@@ -140,7 +140,7 @@ def test_pending_days_counts_the_days_the_run_will_load(settings: Settings) -> N
         for landed in first_day[:-1]:  # the last file of the first day is still to load (a late file)
             conn.execute(
                 "insert into raw.load_manifest values (?, 'r1', ?, ?, ?, ?, ?, 'utf-8', 1, 1, 0, 0, 'loaded', null,"
-                " timestamp '2026-03-03 01:00', null)",
+                " timestamp '2026-03-03 01:00', null, null)",
                 [batch_id_for(landed), landed.source, landed.landing_date, landed.relative_path,
                  landed.size_bytes, landed.sha256],
             )

@@ -44,8 +44,12 @@ joined as (
     select
         appointments.*,
         fulfilling_encounters.encounter_id,
-        -- appointments carry no class; an unfulfilled appointment is an outpatient (AMB) booking
-        coalesce(fulfilling_encounters.encounter_class, 'AMB') as encounter_class,
+        -- appointments carry no class; an unfulfilled appointment is an outpatient (AMB) booking, a
+        -- fulfilled one takes its encounter's class ('unmapped' when that class is not mapped)
+        case
+            when fulfilling_encounters.encounter_id is null then 'AMB'
+            else {{ metric_class('fulfilling_encounters.encounter_class') }}
+        end as encounter_class,
         coalesce(departments.department_code, 'unknown') as mart_department_code,
         coalesce(channels.channel_code, 'unknown') as mart_channel_code
 

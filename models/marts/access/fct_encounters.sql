@@ -261,7 +261,8 @@ timeliness as (
                 end
         end as ed_timeliness_event,
         case
-            when encounter_class is distinct from 'EMER' or not is_visit then 'not_emergency_visit'
+            when encounter_class is null then 'class_unknown'
+            when encounter_class <> 'EMER' or not is_visit then 'not_emergency_visit'
             when is_lwbs or treatment_room_wait_over_60min or ed_stay_over_480min then null
             when is_lwbs is null then 'no_lwbs_evidence'
             when treatment_room_wait_over_60min is null then 'no_treatment_room_time'
@@ -295,6 +296,7 @@ final as (
         coalesce(patient_key, 'unknown') as patient_key,
         mart_department_code as department_code,
         encounter_class,
+        encounter_class_null_reason,
         encounter_status,
         appointment_id,
         discharge_disposition_code,

@@ -17,7 +17,7 @@ visits as (
 
     select
         department_code,
-        encounter_class,
+        {{ metric_class('encounter_class') }} as encounter_class,
         is_lwbs,
         door_to_provider_min,
         {{ to_local('arrived_at') }} as arrived_local_at

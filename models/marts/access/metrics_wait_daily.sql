@@ -19,12 +19,6 @@ appointments as (
 
 ),
 
-staged_appointments as (
-
-    select * from {{ ref('stg_ehr__appointments') }}
-
-),
-
 wait_targets as (
 
     select * from {{ ref('wait_targets') }}
@@ -33,7 +27,7 @@ wait_targets as (
 
 visits as (
 
-    select *
+    select * replace ({{ metric_class('encounter_class') }} as encounter_class)
     from encounters
     where is_visit
       and arrived_local_date is not null
@@ -94,12 +88,7 @@ appointment_daily as (
     -- appointments up to the last day any source recorded (the latest visit arrival or appointment
     -- change): later ones have not happened yet in the data (their outcome, late cancellation and
     -- lead time are not final). Without encounters the appointments' own activity bounds them.
-    where start_local_date <= (
-        select greatest(
-            (select max(arrived_local_date) from visits),
-            (select max({{ to_local_date('coalesce(last_updated_at, booked_at)') }}) from staged_appointments)
-        )
-    )
+    where start_local_date <= {{ last_recorded_local_date() }}
     group by all
 
 ),

@@ -42,7 +42,11 @@ log = logging.getLogger(__name__)
 
 Status = Literal["loaded", "partial", "empty", "rejected", "ignored"]
 
-_PATIENT_DROP = ("name", "telecom", "identifier", "address", "birthDate", "contact", "photo", "text")
+#: What raw keeps of a Patient (an allow-list: every other element — name, telecom, identifier,
+#: address, birthDate, contact, photo, text and every extension such as patient-mothersMaidenName,
+#: patient-birthPlace or a local one — never lands). Birth year, region and keyed identifiers are
+#: derived into ``_journey`` before the rest is dropped.
+_PATIENT_KEEP = ("resourceType", "gender")
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class FileLoad:
 #: A bulk export's own log line (``log.ndjson``): a JSON object with no ``resourceType`` and no ``id``
 #: but a ``message`` or ``level``. Recorded as skipped of this kind, not quarantined as a broken resource.
 EXPORT_LOG = "export_log"
+#: Members that mark a line without resourceType as an export log line.
+_EXPORT_LOG_KEYS = ("message", "level", "eventId", "eventDetail")
 
 
 def batch_id_for(landed: LandedFile) -> str:
@@ -128,13 +134,15 @@ def _drop_narrative(expr: str) -> str:
 
 
 def _patient_resource(expr: str) -> str:
-    drops = ", ".join(f"'{key}', null::json" for key in _PATIENT_DROP)
+    """A new Patient object from the allow-list, the keyed id, meta.lastUpdated and ``_journey``."""
+    kept = ", ".join(f"'{key}', {expr}::json -> '{key}'" for key in _PATIENT_KEEP)
     return (
-        f"json_merge_patch({expr}::json, json_object('id', journey_key({expr}::json ->> 'id'), {drops}, "
+        f"json_object({kept}, 'id', journey_key({expr}::json ->> 'id'), "
+        f"'meta', json_object('lastUpdated', {expr}::json ->> '$.meta.lastUpdated'), "
         f"'_journey', json_object("
         f"'birthYear', try_cast(substr({expr}::json ->> 'birthDate', 1, 4) as integer), "
         f"'region', coalesce({expr}::json ->> '$.address[0].district', {expr}::json ->> '$.address[0].city'), "
-        f"'identifierKeys', {identifier_keys_sql(expr + '::json')}::json)))"
+        f"'identifierKeys', {identifier_keys_sql(expr + '::json')}::json))"
     )
 
 
@@ -208,13 +216,14 @@ def _references_sql(line: str) -> str:
 
 def _contained_sql(line: str) -> str:
     """``line`` with its ``contained`` resources filtered: a contained Patient, RelatedPerson or
-    Person loses name, telecom, identifier, address, birthDate, contact, photo and narrative; every
-    other contained resource its narrative. A ``contained`` that is not an array is removed."""
-    person = "{" + ", ".join(f'"{key}": null' for key in _PATIENT_DROP) + "}"
+    Person keeps only its local id (the target of ``#id`` references) and the allow-list of
+    ``_PATIENT_KEEP``; every other contained resource loses its narrative. A ``contained`` that is
+    not an array is removed."""
+    kept = ", ".join(f"'{key}', resource -> '{key}'" for key in ("id", *_PATIENT_KEEP))
     types = ", ".join(f"'{name}'" for name in _PERSON_TYPES)
     each = (
-        f"resource -> json_merge_patch(resource, case when resource ->> 'resourceType' in ({types}) "
-        f"then {_sql_literal(person)} else '{{\"text\": null}}' end)"
+        f"resource -> case when resource ->> 'resourceType' in ({types}) then json_object({kept}) "
+        f"else json_merge_patch(resource, '{{\"text\": null}}') end"
     )
     contained = (
         f"case when json_type({line}, '$.contained') = 'ARRAY' "
@@ -267,9 +276,11 @@ def _fhir_rule_sql() -> str:
     whens = [
         "when not is_valid then 'malformed_json'",
         "when json_kind <> 'OBJECT' then 'not_a_json_object'",
-        f"when coalesce(trim({resource_type}), '') = '' and coalesce(trim({_field('id')}), '') = '' "
-        "and (json_exists(case when is_valid then line end, '$.message') "
-        "or json_exists(case when is_valid then line end, '$.level')) then null",
+        # an export's own log line (no resourceType, no id; a message/level, or an event record as
+        # bulk-export logs write them: eventId / eventDetail): skipped as export_log, not an error
+        f"when coalesce(trim({resource_type}), '') = '' and coalesce(trim({_field('id')}), '') = '' and ("
+        + " or ".join(f"json_exists(case when is_valid then line end, '$.{key}')" for key in _EXPORT_LOG_KEYS)
+        + ") then null",
         f"when coalesce(trim({resource_type}), '') = '' then 'missing_resource_type'",
     ]
     for name in sorted(FHIR_TYPES):

@@ -1,6 +1,6 @@
 """Run health: is the night as a whole trustworthy, beyond each check passing on its own?
 
-Three rules, read after the marts are built and checked (thresholds in ``Settings.thresholds``):
+Four rules, read after the marts are built and checked (thresholds in ``Settings.thresholds``):
 
 * ``entity_rows_lost`` — of an entity's rows landed tonight, the share refused by ANY stage's rules
   (the loader's structural rules and the staging gate's row rules, from ``quarantine.rows``):
@@ -8,6 +8,9 @@ Three rules, read after the marts are built and checked (thresholds in ``Setting
   **degraded**. Only entities with at least ``min_rows_for_share`` rows tonight are judged.
 * ``mart_empty`` — a mart is empty although its source entity delivered rows (in raw or refused
   into quarantine): the run **fails** (``MART_SOURCES``).
+* ``codes_unmapped`` — of tonight's encounters (``min_rows_for_share`` or more), the share whose
+  class code is neither HL7 v3 nor in the site's code map exceeds ``max_unmapped_code_share``: the
+  run ends **degraded** (kept with ``encounter_class`` NULL, so per-class metrics miss them).
 * ``coverage_drop`` — the share of units with evidence for a core metric (``COVERAGE``: the
   ``*_coverage_rate`` columns, weighted by their units) over the latest ``coverage_window_days``
   metric dates falls more than ``coverage_max_drop`` below the median of the last
@@ -177,6 +180,53 @@ def entity_losses(conn: duckdb.DuckDBPyConnection, settings: Settings, batches: 
     return findings
 
 
+@dataclass(frozen=True)
+class UnmappedCodes:
+    """Rows of a staging model whose ``reason_column`` says a source code was not mapped."""
+
+    table: str
+    entity: str
+    reason_column: str
+    reason: str
+    code_column: str
+    field: str
+
+
+UNMAPPED: tuple[UnmappedCodes, ...] = (
+    UnmappedCodes("stg_ehr__encounters", "Encounter", "encounter_class_null_reason", "class_unmapped",
+                  "encounter_class_source_code", "Encounter.class"),
+)
+
+
+def unmapped_codes(conn: duckdb.DuckDBPyConnection, settings: Settings, batches: list[str]) -> list[Finding]:
+    """``codes_unmapped`` over this run's batches (``_health_batches``, see entity_losses)."""
+    limits = settings.thresholds
+    staging = _tables(conn, "staging")
+    findings = []
+    for item in UNMAPPED:
+        if not {item.reason_column, item.code_column, "_batch_id"} <= staging.get(item.table, set()):
+            continue
+        table = f"staging.{quote_identifier(item.table)}"
+        reason, code = quote_identifier(item.reason_column), quote_identifier(item.code_column)
+        total = _count(conn, f"select count(*) from {table} where _batch_id in (select batch_id from _health_batches)")
+        codes = conn.execute(
+            f"""select {code}, count(*) from {table}
+                where _batch_id in (select batch_id from _health_batches) and {reason} = ?
+                group by all order by 2 desc, 1 limit 5""", [item.reason]).fetchall()
+        unmapped = _count(conn, f"select count(*) from {table} where _batch_id in "
+                                f"(select batch_id from _health_batches) and {reason} = ?", [item.reason])
+        if total < max(limits.min_rows_for_share, 1) or unmapped / total <= limits.max_unmapped_code_share:
+            continue
+        listed = ", ".join(f"{value!r}: {n}" for value, n in codes)
+        findings.append(Finding(
+            "codes_unmapped", "degraded", "staging", item.entity,
+            f"{unmapped} of {total} rows landed tonight ({unmapped / total:.0%}) have a {item.field} code neither "
+            f"standard nor in mapping/code_map.csv, more than the {limits.max_unmapped_code_share:.0%} allowed "
+            f"({listed}); add them to the code map",
+        ))
+    return findings
+
+
 def empty_marts(conn: duckdb.DuckDBPyConnection, settings: Settings) -> list[Finding]:
     """``mart_empty``: a mart without rows although one of its source entities delivered rows."""
     raw, marts = _tables(conn, "raw"), _tables(conn, "marts")
@@ -260,6 +310,7 @@ def check_run_health(
         now = stamp_after(conn)
         report = HealthReport()
         report.findings += entity_losses(conn, settings, batches)
+        report.findings += unmapped_codes(conn, settings, batches)
         report.findings += empty_marts(conn, settings)
         drops, report.coverage = coverage_drops(conn, settings, run_id, now, measures)
         report.findings += drops

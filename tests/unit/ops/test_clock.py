@@ -22,7 +22,7 @@ def _warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
 def _manifest_row(conn: duckdb.DuckDBPyConnection, loaded_at: datetime) -> None:
     conn.execute(
         "insert into raw.load_manifest values ('b1', 'r1', 'ehr', date '2026-03-01', 'ehr/x.ndjson', 1, 's', "
-        "'utf-8', 1, 1, 0, 0, 'loaded', null, ?, null)",
+        "'utf-8', 1, 1, 0, 0, 'loaded', null, ?, null, null)",
         [loaded_at],
     )
 
