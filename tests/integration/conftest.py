@@ -11,9 +11,11 @@ Prefect-flow group, which costs more than it saves. They are kept for when that 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import pytest
+from test_ops_alerts import Webhook
 
 from journey.config import Settings
 from journey.generate import generate
@@ -49,3 +51,12 @@ def small_hospital(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         conn.close()
         run_dbt(settings, settings.work_path, "build", "--exclude", "resource_type:test", "resource_type:unit_test")
     return settings
+
+
+@pytest.fixture
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhook]:
+    """A real HTTP endpoint on 127.0.0.1 as JOURNEY_WEBHOOK_URL, recording what the run posts."""
+    hook = Webhook()
+    monkeypatch.setenv("JOURNEY_WEBHOOK_URL", hook.url)
+    yield hook
+    hook.close()

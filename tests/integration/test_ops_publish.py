@@ -20,10 +20,12 @@ import pytest
 from journey.config import Settings
 from journey.generate import generate
 from journey.ops.runlog import read_runs
+from journey.transform.dbt import nightly_build_args
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("prefect")]
 
 START = date(2026, 3, 2)
+DBT_STAGE = "dbt " + " ".join(nightly_build_args(rebuild=False))
 
 # The analyst: one read-only connection held open, queried until told to stop, then a new connection.
 _READER = """
@@ -60,7 +62,8 @@ def _wait_for_dbt_build(log: Path, process: subprocess.Popen[str]) -> None:
     """Block until the run logs that `dbt build` started (the dbt stage); no time limit but the run's own."""
     while process.poll() is None:
         lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
-        if any(str(json.loads(line).get("msg", "")).startswith("dbt build") for line in lines):
+        # the dbt stage's build, not the stage step's `dbt build --select +staging`
+        if any(str(json.loads(line).get("msg", "")).startswith(DBT_STAGE) for line in lines):
             return
         time.sleep(0.2)
     raise AssertionError(f"the run ended (rc={process.returncode}) before its dbt stage")

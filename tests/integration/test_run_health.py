@@ -1,6 +1,6 @@
 """Run health on real parts: hand-written FHIR R4 drops (encounters with only ``period``, periods
-the staging rules refuse, local class codes nobody mapped) through the real Prefect flow (loader, GX, dbt build, publish), and
-the coverage rule on a real DuckDB working copy."""
+the staging rules refuse, local class codes nobody mapped) through the real Prefect flow (loader,
+GX, dbt build, publish), and the coverage rule on a real DuckDB working copy."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -23,14 +22,6 @@ from journey.quality.health import check_run_health
 from journey.warehouse.schema import ensure_schema
 
 DAY = date(2026, 3, 2)
-
-
-@pytest.fixture
-def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhook]:
-    hook = Webhook()
-    monkeypatch.setenv("JOURNEY_WEBHOOK_URL", hook.url)
-    yield hook
-    hook.close()
 
 
 REVERSED = "AMB<"  # an AMB encounter whose period.end precedes its start: refused by encounter_period_ordered

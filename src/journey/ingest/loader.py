@@ -47,6 +47,9 @@ Status = Literal["loaded", "partial", "empty", "rejected", "ignored"]
 #: patient-birthPlace or a local one — never lands). Birth year, region and keyed identifiers are
 #: derived into ``_journey`` before the rest is dropped.
 _PATIENT_KEEP = ("resourceType", "gender")
+#: What a contained Patient / RelatedPerson / Person loses (its references are keyed elsewhere).
+_CONTAINED_PERSON_DROP = ("name", "telecom", "identifier", "address", "birthDate", "contact", "photo", "text",
+                          "extension", "modifierExtension")
 
 
 @dataclass(frozen=True)
@@ -216,14 +219,14 @@ def _references_sql(line: str) -> str:
 
 def _contained_sql(line: str) -> str:
     """``line`` with its ``contained`` resources filtered: a contained Patient, RelatedPerson or
-    Person keeps only its local id (the target of ``#id`` references) and the allow-list of
-    ``_PATIENT_KEEP``; every other contained resource loses its narrative. A ``contained`` that is
-    not an array is removed."""
-    kept = ", ".join(f"'{key}', resource -> '{key}'" for key in ("id", *_PATIENT_KEEP))
+    Person loses name, telecom, identifier, address, birthDate, contact, photo, narrative and every
+    extension; every other contained resource its narrative. A ``contained`` that is not an array
+    is removed."""
+    person = "{" + ", ".join(f'"{key}": null' for key in _CONTAINED_PERSON_DROP) + "}"
     types = ", ".join(f"'{name}'" for name in _PERSON_TYPES)
     each = (
-        f"resource -> case when resource ->> 'resourceType' in ({types}) then json_object({kept}) "
-        f"else json_merge_patch(resource, '{{\"text\": null}}') end"
+        f"resource -> json_merge_patch(resource, case when resource ->> 'resourceType' in ({types}) "
+        f"then {_sql_literal(person)} else '{{\"text\": null}}' end)"
     )
     contained = (
         f"case when json_type({line}, '$.contained') = 'ARRAY' "
