@@ -96,7 +96,7 @@ def test_a_night_losing_part_of_an_entity_is_published_degraded_and_exits_4(
     assert " degraded in " in done.stdout
     reason = "staging/Encounter: 4 of 30 rows landed tonight (13%) were refused, more than the 10% allowed"
     assert reason in done.stdout
-    unmapped = ("staging/Encounter: 3 of 26 rows landed tonight (12%) have a Encounter.class code neither standard "
+    unmapped = ("staging/Encounter: 3 of 26 rows landed tonight (12%) have Encounter.class codes neither standard "
                 "nor in mapping/code_map.csv, more than the 10% allowed ('EW EMER.': 3); add them to the code map "
                 "[rule: codes_unmapped]")
     assert unmapped in done.stdout

@@ -208,19 +208,19 @@ def unmapped_codes(conn: duckdb.DuckDBPyConnection, settings: Settings, batches:
             continue
         table = f"staging.{quote_identifier(item.table)}"
         reason, code = quote_identifier(item.reason_column), quote_identifier(item.code_column)
-        total = _count(conn, f"select count(*) from {table} where _batch_id in (select batch_id from _health_batches)")
-        codes = conn.execute(
-            f"""select {code}, count(*) from {table}
-                where _batch_id in (select batch_id from _health_batches) and {reason} = ?
-                group by all order by 2 desc, 1 limit 5""", [item.reason]).fetchall()
-        unmapped = _count(conn, f"select count(*) from {table} where _batch_id in "
-                                f"(select batch_id from _health_batches) and {reason} = ?", [item.reason])
+        # one scan: tonight's rows per (unmapped?, code)
+        groups = conn.execute(
+            f"""select {reason} is not distinct from ? as unmapped, {code}, count(*) from {table}
+                where _batch_id in (select batch_id from _health_batches) group by all order by 3 desc, 2""",
+            [item.reason]).fetchall()
+        total = sum(int(n) for _, _, n in groups)
+        unmapped = sum(int(n) for flagged, _, n in groups if flagged)
         if total < max(limits.min_rows_for_share, 1) or unmapped / total <= limits.max_unmapped_code_share:
             continue
-        listed = ", ".join(f"{value!r}: {n}" for value, n in codes)
+        listed = ", ".join([f"{value!r}: {n}" for flagged, value, n in groups if flagged][:5])
         findings.append(Finding(
             "codes_unmapped", "degraded", "staging", item.entity,
-            f"{unmapped} of {total} rows landed tonight ({unmapped / total:.0%}) have a {item.field} code neither "
+            f"{unmapped} of {total} rows landed tonight ({unmapped / total:.0%}) have {item.field} codes neither "
             f"standard nor in mapping/code_map.csv, more than the {limits.max_unmapped_code_share:.0%} allowed "
             f"({listed}); add them to the code map",
         ))
