@@ -148,5 +148,9 @@ def test_pending_days_counts_the_days_the_run_will_load(settings: Settings) -> N
     assert pending_days(settings, run_date=START) == 1
     last = first_day[-1].path
     link = last.with_name("linked-" + last.name)
-    link.symlink_to(last)  # the landing zone refuses symlinks: the plan fails, the bar has no total
+    link.symlink_to(last)  # a symlink is refused and named, and costs the plan nothing
+    assert pending_days(settings) == 2
+    mapping = settings.root / "mapping" / "code_map.csv"
+    mapping.parent.mkdir(parents=True, exist_ok=True)
+    mapping.write_text("not,a,code,map\n")  # an invalid code map: the plan fails, the bar has no total
     assert pending_days(settings) is None

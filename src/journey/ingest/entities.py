@@ -10,6 +10,16 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Format = Literal["ndjson", "csv", "jsonl"]
+#: What a landed file's name says it holds: an entity format, or Parquet (any CSV/JSONL entity).
+FileFormat = Literal["ndjson", "csv", "jsonl", "parquet"]
+
+_FORMATS: dict[str, FileFormat] = {"ndjson": "ndjson", "jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}
+#: The compression journey reads (streamed), by extension.
+COMPRESSIONS: dict[str, str] = {"gz": "gzip"}
+#: Compressions and archives journey does not read: a file named so is refused as such, not as an
+#: unknown format (``Encounter.ndjson.zip``, ``export.7z``, ``x.tar.gz``).
+UNSUPPORTED_COMPRESSIONS = frozenset({"zip", "bz2", "7z", "xz", "zst", "zstd", "lz4", "lzma", "rar", "tar", "tgz",
+                                      "z", "br", "sz", "snappy"})
 
 
 @dataclass(frozen=True)
@@ -125,14 +135,41 @@ ENTITIES: dict[str, Entity] = {entity.name: entity for entity in _FHIR + _FILES}
 FHIR_TYPES: frozenset[str] = frozenset(entity.name for entity in _FHIR)
 
 
+def file_format(file_name: str) -> tuple[FileFormat | None, str | None]:
+    """(format, compression) a landed file's name declares, extensions in any case.
+
+    ``Encounter.002.ndjson.gz`` → ``("ndjson", "gzip")``, ``touches.JSONL`` → ``("jsonl", None)``;
+    a compression journey does not read gives ``(None, <its extension>)`` (``x.ndjson.zip`` →
+    ``(None, "zip")``, ``x.tar.gz`` → ``(None, "tar")``); anything else ``(None, None)`` or, for
+    ``x.txt.gz``, ``(None, "gzip")``. Only ``"gzip"`` (``COMPRESSIONS``) is a compression journey reads."""
+    parts = file_name.lower().split(".")[1:]
+    compression: str | None = None
+    if parts and parts[-1] in COMPRESSIONS:
+        compression = COMPRESSIONS[parts.pop()]
+    if parts and parts[-1] in UNSUPPORTED_COMPRESSIONS:
+        return None, parts[-1]
+    return (_FORMATS.get(parts[-1]) if parts else None), compression
+
+
+def file_entity(file_name: str) -> Entity | None:
+    """The CSV/JSONL entity a file is named after (its name before the first dot, any case), whatever
+    its source folder and extension (``None`` for FHIR names and unknown stems)."""
+    entity = ENTITIES.get(file_name.split(".", 1)[0].lower())
+    return None if entity is None or entity.fhir else entity
+
+
 def entity_for_file(source: str, file_name: str) -> Entity | None:
-    """The CSV/JSONL entity a non-FHIR file is, by source and file name (``None`` if unknown)."""
-    stem = file_name.split(".", 1)[0]
-    entity = ENTITIES.get(stem)
-    if entity is None or entity.source != source or entity.fhir:
+    """The CSV/JSONL entity a non-FHIR file is, by source and file name (``None`` if unknown):
+    ``<entity>[.<anything>].<format>[.gz]``, or ``.parquet``, extensions in any case."""
+    entity = file_entity(file_name)
+    if entity is None or entity.source != source:
         return None
-    # Any CSV/JSONL entity may also be exported as Parquet (many CRM and survey tools write it).
-    if not (file_name.endswith("." + entity.format) or file_name.endswith(".parquet")):
+    file_kind, compression = file_format(file_name)
+    # Any CSV/JSONL entity may also be exported as Parquet (many CRM and survey tools write it);
+    # Parquet compresses inside the file, so a compressed Parquet file is not one.
+    if file_kind == "parquet":
+        return entity if compression is None else None
+    if file_kind != entity.format or compression not in (None, *COMPRESSIONS.values()):
         return None
     return entity
 

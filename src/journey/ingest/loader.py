@@ -26,7 +26,7 @@ from typing import Literal
 import duckdb
 import pyarrow as pa
 
-from journey.ingest.entities import ENTITIES, FHIR_TYPES, Entity, entity_for_file
+from journey.ingest.entities import ENTITIES, FHIR_TYPES, Entity, entity_for_file, file_format
 from journey.ingest.landing import LandedFile
 from journey.ingest.pseudonymise import _sql_literal, conditional_person_refs_sql, identifier_keys_sql
 from journey.ingest.readers import (
@@ -613,7 +613,7 @@ def load_file(
     """
     batch = _Batch(conn, landed, loaded_at)
     name = landed.path.name
-    entity = None if name.endswith(".ndjson") else entity_for_file(landed.source, name)
+    entity = None if file_format(name)[0] == "ndjson" else entity_for_file(landed.source, name)
     conn.execute("begin transaction")
     try:
         result = _load_one(batch, entity)
@@ -640,7 +640,8 @@ def _load_one(batch: _Batch, entity: Entity | None) -> FileLoad:
         return FileLoad(batch.batch_id, landed.relative_path, landed.source, encoding, read, loaded,
                         quarantined, skipped, status, reason, json.dumps(kinds) if kinds else None)
 
-    is_fhir = landed.source == "ehr" and landed.path.name.endswith(".ndjson")
+    file_kind = file_format(landed.path.name)[0]
+    is_fhir = landed.source == "ehr" and file_kind == "ndjson"
     if not is_fhir and entity is None:
         return result(0, 0, 0, 0, "ignored", "not a file of the source contract", None)
     if landed.size_bytes == 0:
@@ -648,7 +649,7 @@ def _load_one(batch: _Batch, entity: Entity | None) -> FileLoad:
         return result(0, 0, 0, 0, "empty", "empty file (0 bytes)", None)
     encoding: str | None = None
     try:
-        if landed.path.name.endswith(".parquet"):
+        if file_kind == "parquet":
             assert entity is not None
             read, loaded, quarantined, reason = _load_parquet(batch, entity)
             status: Status = "loaded" if quarantined == 0 else "partial"

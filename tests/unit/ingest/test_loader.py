@@ -131,9 +131,9 @@ def test_unreadable_and_unknown_files_are_recorded_not_fatal(conn, tmp_path: Pat
     _drop(landing, "crm", "touches.jsonl", b"\xff\xfe\x00garbage\x81\n")
     loads = _load_all(conn, landing)
     assert (loads["campaigns.csv"].status, loads["campaigns.csv"].reason) == ("empty", "empty file (0 bytes)")
-    assert loads["notes.txt"].status == "ignored"
+    assert "notes.txt" not in loads  # refused by discovery, named in raw.files_not_loaded (test_landing)
     assert loads["touches.jsonl"].status == "rejected"
-    assert conn.execute("select count(*) from raw.load_manifest").fetchone() == (3,)
+    assert conn.execute("select count(*) from raw.load_manifest").fetchone() == (2,)
     assert conn.execute("select count(*) from quarantine.rows where rule = 'unreadable_file'").fetchone() == (1,)
 
 

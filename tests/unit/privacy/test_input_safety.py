@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from journey.config import Settings
 from journey.errors import ConfigError, LandingError
-from journey.ingest.landing import discover, landed_days, safe_path
+from journey.ingest.landing import landed_days, safe_path, survey
 from journey.privacy.identifiers import quote_identifier, validated_identifier
 from journey.quality.gate import load_suites
 from journey.quality.replay import reinstate
@@ -41,8 +41,9 @@ def test_safe_path_refuses_traversal_out_of_the_root(landing: Path) -> None:
 def test_a_symlinked_drop_folder_pointing_outside_is_refused(landing: Path, tmp_path: Path) -> None:
     (landing / "crm").mkdir()
     (landing / "crm" / DAY.isoformat()).symlink_to(tmp_path / "secrets", target_is_directory=True)
-    with pytest.raises(LandingError, match="symbolic links"):
-        discover(landing, [DAY])
+    found = survey(landing, [DAY])
+    assert [(entry.relative_path, entry.reason) for entry in found.refused] == [(f"crm/{DAY}", "symlink")]
+    assert [landed.relative_path for landed in found.files] == [f"ehr/{DAY}/Encounter.ndjson"]
 
 
 def test_a_symlinked_source_folder_pointing_outside_is_refused(landing: Path, tmp_path: Path) -> None:
@@ -51,15 +52,18 @@ def test_a_symlinked_source_folder_pointing_outside_is_refused(landing: Path, tm
     (outside / "touches.jsonl").write_text("{}\n")
     (landing / "crm").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     assert landed_days(landing) == [DAY]
-    with pytest.raises(LandingError):
-        discover(landing, [DAY])
+    found = survey(landing, [DAY])
+    assert [(entry.relative_path, entry.reason) for entry in found.refused] == [("crm", "symlink")]
+    assert all(landed.source == "ehr" for landed in found.files)
 
 
 def test_a_symlinked_file_inside_the_root_is_refused_too(landing: Path) -> None:
     folder = landing / "ehr" / DAY.isoformat()
     (folder / "Patient.ndjson").symlink_to(folder / "Encounter.ndjson")
-    with pytest.raises(LandingError, match="symbolic links"):
-        discover(landing, [DAY])
+    found = survey(landing, [DAY])
+    assert [(entry.relative_path, entry.reason) for entry in found.refused] == [
+        (f"ehr/{DAY}/Patient.ndjson", "symlink")]
+    assert [landed.relative_path for landed in found.files] == [f"ehr/{DAY}/Encounter.ndjson"]
 
 
 @pytest.mark.parametrize("name", ["ehr_encounter", "marts.metrics_wait_daily", "_x1"])

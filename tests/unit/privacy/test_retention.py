@@ -52,7 +52,7 @@ def landed(settings: Settings) -> Settings:
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     _land(settings, "ehr", OLD, "Encounter.ndjson", json.dumps(ENCOUNTER) + "\n")
     _land(settings, "ehr", OLD, "Patient.ndjson", "")  # empty export: recorded as 'empty', deletable
-    _land(settings, "crm", OLD, "notes.txt", "not journey's")  # ignored by the loader: kept
+    _land(settings, "crm", OLD, "notes.txt", "not journey's")  # refused at discovery, never loaded: kept
     _land(settings, "relations", OLD, "complaints.csv", "complaint_id,received_at\nc1,2026-01-05T09:00:00\n")
     _land(settings, "ehr", RECENT, "Encounter.ndjson", json.dumps(ENCOUNTER) + "\n")
     _publish(settings, [OLD, RECENT], datetime(2026, 1, 6), only={
@@ -82,7 +82,7 @@ def test_only_loaded_old_files_are_deleted_with_a_log_record(
         "ehr/2026-02-20/Encounter.ndjson",
     }
     assert not (landed.landing_dir / "ehr" / OLD.isoformat()).exists(), "an emptied drop folder is removed"
-    assert report.kept == {"too_recent": 1, "not_loaded": 2, "status_ignored": 1}
+    assert report.kept == {"too_recent": 1, "not_loaded": 3}
     records = [r for r in caplog.records if r.getMessage() == "landed file deleted after retention"]
     assert [(r.file, r.landing_date, r.loaded_on) for r in records] == [  # type: ignore[attr-defined]
         ("ehr/2026-01-05/Encounter.ndjson", "2026-01-05", "2026-01-06"),
@@ -167,4 +167,4 @@ def test_a_warehouse_published_before_file_stat_still_allows_retention(landed: S
     assert sorted(item.relative_path for item in report.deleted) == [
         "ehr/2026-01-05/Encounter.ndjson", "ehr/2026-01-05/Patient.ndjson",
     ]
-    assert report.kept == {"too_recent": 1, "not_loaded": 2, "status_ignored": 1}
+    assert report.kept == {"too_recent": 1, "not_loaded": 3}
