@@ -148,8 +148,9 @@ def nightly(
         plan: RunPlan = _timed(settings, summary, "discover", lambda: tasks.plan(
             settings, run_date, start=start, end=end, run_id=summary.run_id))
         summary.apply_plan(plan)
-        if not plan.files and not rebuild and not replay:
-            # Nothing new or changed landed: the published warehouse is already up to date.
+        if not plan.files and not plan.refused_new and not rebuild and not replay:
+            # Nothing new or changed landed (entries refused before, unchanged, were named then): the
+            # published warehouse is already up to date.
             summary.finish("skipped", "no new or changed files in landing")
             record_run(settings, summary)
             return _result(settings, summary, plan)
@@ -229,5 +230,6 @@ def _result(settings: Settings, summary: RunSummary, plan: RunPlan) -> dict[str,
         "rows_quarantined": summary.rows_quarantined, "checks_passed": summary.checks_passed,
         "checks_failed": summary.checks_failed, "checks_warned": summary.checks_warned,
         "stage_seconds": summary.stage_seconds, "reason": summary.reason,
+        "files_not_loaded": summary.files_not_loaded,
         "warehouse": str(settings.warehouse_path),
     }

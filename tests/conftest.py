@@ -46,6 +46,8 @@ def settings(
     monkeypatch.setenv("JOURNEY_SECRET", "test-secret-not-for-production")
     # Generated drops are dated in the past: keep them (retention has its own tests).
     monkeypatch.setenv("JOURNEY_LANDING_RETENTION_DAYS", "0")
+    # Tests land files and run at once: no "still being written" wait (tests of it set their own).
+    monkeypatch.setenv("JOURNEY_LANDING_SETTLE_SECONDS", "0")
     built = Settings()
     built.ensure_dirs()
     cached = _parse_cache(tmp_path_factory, built)

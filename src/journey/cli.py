@@ -523,7 +523,8 @@ def quarantine_list(
     limit: Annotated[int, typer.Option(min=1, metavar="N", help="Rows to show.")] = 50,
 ) -> None:
     """Show quarantined rows of the published warehouse: landed file, row number, the stage that refused
-    it (load or staging), rule, detail (never the row's content). When the last run failed (nothing
+    it (load or staging), rule, detail (never the row's content). Then the landed files and folders
+    the last published run did not load, each with its reason. When the last run failed (nothing
     of it is published, so neither are the rows it refused) or ended degraded, says so and why."""
     from journey.warehouse.connection import connect_reader
     from journey.warehouse.publish import require_published_warehouse
@@ -538,6 +539,7 @@ def quarantine_list(
         )
         rows = conn.fetchall()
         total = conn.execute("select count(*) from quarantine.rows where replayed_at is null").fetchone()
+        refused = _files_not_loaded(conn)
     finally:
         conn.close()
     from journey.ops.runlog import read_runs
@@ -549,9 +551,28 @@ def quarantine_list(
         typer.echo("quarantine is empty")
     elif total and total[0] > len(rows):
         typer.echo(f"… {total[0] - len(rows):,} more (--limit {total[0]} shows all)")
+    if refused:
+        typer.echo(f"files not loaded by the last published run ({len(refused):,}):")
+        for path, reason, detail in refused:
+            typer.echo(f"  {path}  {reason}  {detail}")
     note = console.last_run_note(read_runs(settings))
     if note:
         typer.echo(note)
+
+
+def _files_not_loaded(conn: Any) -> list[tuple[str, str, str]]:
+    """(path, reason, detail) of the entries the latest published run did not load (raw.files_not_loaded)."""
+    import duckdb
+
+    try:
+        return [(str(path), str(reason), str(detail)) for path, reason, detail in conn.execute(
+            """select path, reason, detail from raw.files_not_loaded
+               where run_id = (select run_id from ops.runs where status in ('succeeded', 'degraded')
+                               order by started_at desc limit 1)
+               order by path"""
+        ).fetchall()]
+    except duckdb.CatalogException:  # published before the table existed
+        return []
 
 
 @quarantine_app.command("replay", epilog=_examples(

@@ -126,6 +126,11 @@ class Settings(BaseSettings):
         default=30, ge=0,
         description="Delete a landed file (it holds PII) once loaded and this many days old; 0 or unset = keep.",
     )
+    landing_settle_seconds: float = Field(
+        default=2.0, ge=0,
+        description="A landed file modified less than this many seconds before discovery is still being "
+        "written: not loaded that run (named, retried next run).",
+    )
     duckdb_threads: int = Field(default=2, ge=1)
     duckdb_memory_limit: str = Field(
         default="3GB",

@@ -95,16 +95,33 @@ def _checks(passed: int, failed: int, warned: int, status: str) -> str:
 # ---------------------------------------------------------------------------------------------------
 # runs
 # ---------------------------------------------------------------------------------------------------
+#: Entries not loaded named one by one in a run summary (``journey quarantine list`` names all).
+NAMED_NOT_LOADED = 10
+
+
+def not_loaded(entries: Sequence[Mapping[str, Any]]) -> str:
+    """The run summary's ``not loaded`` value: how many entries, then each path with its reason."""
+    named = "; ".join(f"{entry['path']} ({entry['reason']})" for entry in entries[:NAMED_NOT_LOADED])
+    more = f"; … {len(entries) - NAMED_NOT_LOADED} more" if len(entries) > NAMED_NOT_LOADED else ""
+    noun = "entry" if len(entries) == 1 else "entries"
+    return f"{len(entries):,} landed {noun}: {named}{more} (`journey quarantine list`)"
+
+
 def run_summary(result: Mapping[str, Any], seconds: float, settings: Settings) -> Summary:
     """The closing summary of one nightly run, from the flow's own result (``flows.nightly._result``)."""
     status = str(result["status"])
     days = [str(day) for day in result["days"]]
     title = f"run {result['run_id']} {status} in {duration(seconds)}"
+    refused: Sequence[Mapping[str, Any]] = result.get("files_not_loaded") or []
     if status == "skipped":
         summary = Summary(title + ": nothing new or changed landed; the published warehouse is up to date")
+        if refused:
+            summary.add("not loaded", not_loaded(refused))
         return _where_to_look(summary, settings, quarantined=0)
     summary = Summary(f"{title} (drop days {span(days)})" if days else f"{title} (no new files: marts rebuilt)")
     summary.add("files", f"{int(result['files']):,}")
+    if refused:
+        summary.add("not loaded", not_loaded(refused))
     summary.add("rows", _rows(int(result["rows_read"]), int(result["rows_loaded"]), int(result["rows_quarantined"])))
     summary.add("checks", _checks(int(result["checks_passed"]), int(result["checks_failed"]),
                                   int(result.get("checks_warned", 0)), status))

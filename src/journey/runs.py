@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from journey.config import Settings
-from journey.ingest.landing import LandedFile, discover, landed_days
+from journey.ingest.landing import LandedFile, RefusedEntry, landed_days, survey
 from journey.ingest.loader import FileLoad, already_loaded, batch_id_for, load_file
 from journey.ingest.pseudonymise import install_macros
 from journey.mapping import load_code_map
@@ -28,7 +28,7 @@ from journey.ops import runlog
 from journey.ops.clock import stamp_after
 from journey.profile import record_night
 from journey.warehouse.connection import connect_writer
-from journey.warehouse.manifest import published_manifest, recorded_fingerprints
+from journey.warehouse.manifest import published_manifest, recorded_fingerprints, recorded_refusals
 from journey.warehouse.publish import publish
 from journey.warehouse.schema import ensure_schema
 
@@ -37,12 +37,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RunPlan:
-    """Which files this run loads (late files for earlier days included), grouped by drop day."""
+    """Which files this run loads (late files for earlier days included), grouped by drop day, and
+    every landed entry it does not load, with the reason (``refused``, recorded by ``load_days``)."""
 
     run_id: str
     run_date: date
     days: tuple[date, ...]
     files: tuple[LandedFile, ...]
+    refused: tuple[RefusedEntry, ...] = ()
+    #: of ``refused``, entries no published run recorded yet (as they are now, for that reason)
+    refused_new: int = 0
 
     def files_for(self, day: date) -> list[LandedFile]:
         return [file for file in self.files if file.landing_date == day]
@@ -74,7 +78,9 @@ def plan_run(
     end: date | None = None,
     run_id: str | None = None,
 ) -> RunPlan:
-    """Every landed file on or before ``run_date`` (within [start, end] if given) not loaded yet.
+    """Every landed file on or before ``run_date`` (within [start, end] if given) not loaded yet, and
+    every entry under the landing root refused (journey.ingest.landing.survey: those in the selected
+    drops, and those outside any drop folder).
 
     A file re-delivered with changed bytes is a new batch (its fingerprint differs) and is loaded.
     """
@@ -86,12 +92,16 @@ def plan_run(
     manifest = published_manifest(settings.warehouse_path)
     done = {entry.batch_id for entry in manifest if entry.in_effect}
     known = recorded_fingerprints(manifest)
-    files = tuple(f for f in discover(settings.landing_dir, selected, known) if batch_id_for(f) not in done)
+    found = survey(settings.landing_dir, selected, known, settle_seconds=settings.landing_settle_seconds)
+    files = tuple(f for f in found.files if batch_id_for(f) not in done)
+    recorded = recorded_refusals(settings.warehouse_path)
     return RunPlan(
         run_id=run_id or new_run_id(),
         run_date=run_date,
         days=tuple(sorted({f.landing_date for f in files})),
         files=files,
+        refused=tuple(found.refused),
+        refused_new=sum((e.relative_path, e.reason, e.file_stat) not in recorded for e in found.refused),
     )
 
 
@@ -164,12 +174,33 @@ def load_days(settings: Settings, work: Path, plan: RunPlan, loaded_at: datetime
     """
     conn = open_work(settings, work)
     try:
+        record_not_loaded(conn, plan, loaded_at)
         reports = [_load_day(settings, conn, plan, day, loaded_at) for day in plan.days]
         _record_profile(settings, conn, plan, loaded_at)
         conn.execute("checkpoint")
     finally:
         conn.close()
     return reports
+
+
+def record_not_loaded(conn: duckdb.DuckDBPyConnection, plan: RunPlan, recorded_at: datetime) -> None:
+    """This run's refused entries into ``raw.files_not_loaded`` (replacing those of an earlier attempt of
+    the same run: the load step may be retried). Paths, reasons and sizes only, never content."""
+    conn.execute("begin transaction")
+    try:
+        conn.execute("delete from raw.files_not_loaded where run_id = ?", [plan.run_id])
+        if plan.refused:
+            conn.executemany(
+                "insert into raw.files_not_loaded values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [[plan.run_id, entry.relative_path, entry.source, entry.landing_date, entry.reason, entry.detail,
+                  entry.size_bytes, entry.file_stat or None, recorded_at] for entry in plan.refused],
+            )
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    for entry in plan.refused:
+        log.warning("not loaded: %s (%s): %s", entry.relative_path, entry.reason, entry.detail)
 
 
 def _record_profile(settings: Settings, conn: duckdb.DuckDBPyConnection, plan: RunPlan, loaded_at: datetime) -> None:
@@ -281,6 +312,9 @@ class RunSummary:
     #: of checks_failed, the warn-severity checks (shown apart in the summary; the run record keeps
     #: checks_failed, and ops.dq_results every check's severity)
     checks_warned: int = 0
+    #: every landed entry this run did not load: path, source, day, reason, detail (runs.jsonl; the
+    #: run record's columns are unchanged)
+    files_not_loaded: list[dict[str, str | None]] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     finished_at: datetime | None = None
     reason: str | None = None
@@ -294,6 +328,12 @@ class RunSummary:
 
     def apply_plan(self, plan: RunPlan) -> None:
         self.run_date = plan.run_date
+        self.files_not_loaded = [
+            {"path": entry.relative_path, "source": entry.source,
+             "landing_date": entry.landing_date.isoformat() if entry.landing_date else None,
+             "reason": entry.reason, "detail": entry.detail}
+            for entry in plan.refused
+        ]
         self.first_day = plan.days[0] if plan.days else None
         self.last_day = plan.days[-1] if plan.days else None
 

@@ -1,6 +1,11 @@
 """Run health: is the night as a whole trustworthy, beyond each check passing on its own?
 
-Four rules, read after the marts are built and checked (thresholds in ``Settings.thresholds``):
+Five rules, read after the marts are built and checked (thresholds in ``Settings.thresholds``):
+
+* ``files_not_loaded`` — discovery refused an entry under the landing root tonight (an unsupported
+  compression, unknown format, wrong or unknown folder, bad drop-folder name, unreadable file,
+  symlink, file still being written: ``raw.files_not_loaded`` of this run): the run ends
+  **degraded**, naming each (journey.ingest.landing.REASONS).
 
 * ``entity_rows_lost`` — of an entity's rows landed tonight, the share refused by ANY stage's rules
   (the loader's structural rules and the staging gate's row rules, from ``quarantine.rows``):
@@ -142,6 +147,28 @@ def _tables(conn: duckdb.DuckDBPyConnection, schema: str) -> dict[str, set[str]]
 def _count(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
     row = conn.execute(sql, params or []).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
+
+
+#: Refused entries named one by one in the finding (the rest are counted; all are in
+#: ``journey quarantine list``).
+_NAMED_ENTRIES = 10
+
+
+def files_not_loaded(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[Finding]:
+    """``files_not_loaded``: the entries this run's discovery refused (``raw.files_not_loaded``)."""
+    if "files_not_loaded" not in _tables(conn, "raw"):
+        return []
+    rows = conn.execute("select path, reason from raw.files_not_loaded where run_id = ? order by path",
+                        [run_id]).fetchall()
+    if not rows:
+        return []
+    named = ", ".join(f"{path} ({reason})" for path, reason in rows[:_NAMED_ENTRIES])
+    more = f" and {len(rows) - _NAMED_ENTRIES} more" if len(rows) > _NAMED_ENTRIES else ""
+    noun = "entry was" if len(rows) == 1 else "entries were"
+    return [Finding(
+        "files_not_loaded", "degraded", "discover", "landing",
+        f"{len(rows)} landed {noun} not loaded: {named}{more}; `journey quarantine list` names each with its reason",
+    )]
 
 
 def entity_losses(conn: duckdb.DuckDBPyConnection, settings: Settings, batches: list[str]) -> list[Finding]:
@@ -309,6 +336,7 @@ def check_run_health(
         conn.execute(_DDL)
         now = stamp_after(conn)
         report = HealthReport()
+        report.findings += files_not_loaded(conn, run_id)
         report.findings += entity_losses(conn, settings, batches)
         report.findings += unmapped_codes(conn, settings, batches)
         report.findings += empty_marts(conn, settings)

@@ -2,7 +2,8 @@
 
 One row per (raw table, drop day) of the run:
 
-* ``files``: manifest rows of that table's source on that day (0 = the drop is missing). NULL, not
+* ``files``: manifest rows of that table's source on that day (0 = the drop is missing), files
+  outside the source contract (``ignored``; refused entries are not in the manifest) not counted. NULL, not
   checked, when the source delivered nothing on the same weekday in the trailing window (a source
   that never sends on Sundays is not missing on a Sunday; a source unused at the site never is);
 * ``entity_files``: files that day holding rows of this raw table (the warning's message counts
@@ -55,7 +56,7 @@ def landing_health(conn: duckdb.DuckDBPyConnection, settings: Settings, days: li
         files_by_day: dict[date, int] = dict(
             conn.execute(
                 """select landing_date, count(*) from raw.load_manifest
-                   where source = ? and landing_date between ? and ? group by 1""",
+                   where source = ? and landing_date between ? and ? and status <> 'ignored' group by 1""",
                 [entity.source, window_start, max(days)],
             ).fetchall()
         )

@@ -59,3 +59,19 @@ def recorded_fingerprints(entries: list[ManifestEntry]) -> dict[str, tuple[str, 
     """Path → (file_stat, sha256) of the files in effect whose stat was recorded: what
     ``journey.ingest.landing.fingerprint`` may trust without reading the file."""
     return {entry.path: (entry.file_stat, entry.sha256) for entry in entries if entry.in_effect and entry.file_stat}
+
+
+def recorded_refusals(warehouse: Path) -> set[tuple[str, str, str]]:
+    """(path, reason, file_stat) of every entry a published run recorded in ``raw.files_not_loaded``:
+    an entry refused again, unchanged and for the same reason, is nothing new to run for."""
+    if not warehouse.exists():
+        return set()
+    conn = connect_reader(warehouse)
+    try:
+        rows = conn.execute(
+            "select distinct path, reason, coalesce(file_stat, '') from raw.files_not_loaded").fetchall()
+    except duckdb.CatalogException:  # published before the table existed
+        rows = []
+    finally:
+        conn.close()
+    return {(str(path), str(reason), str(stat)) for path, reason, stat in rows}

@@ -63,6 +63,20 @@ alter table raw.load_manifest add column if not exists file_stat varchar;
 -- lines skipped per kind, JSON (journey.ingest.loader: unused resource types, export log lines)
 alter table raw.load_manifest add column if not exists skipped_kinds varchar;
 
+-- every entry under the landing root a run did not load, and why (journey.ingest.landing.REASONS):
+-- each run records what it found (run_id), so the latest published run's rows are the current list
+create table if not exists raw.files_not_loaded (
+    run_id varchar not null,
+    path varchar not null,
+    source varchar,
+    landing_date date,
+    reason varchar not null,
+    detail varchar not null,
+    size_bytes bigint,
+    file_stat varchar,
+    recorded_at timestamp not null
+);
+
 create table if not exists quarantine.rows (
     batch_id varchar not null,
     source varchar not null,
