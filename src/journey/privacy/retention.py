@@ -8,6 +8,7 @@ A file under ``landing/<source>/<YYYY-MM-DD>/`` is deleted when all of these hol
   as when it was loaded: journey.ingest.landing) with status ``loaded``, ``partial`` or ``empty``
   (a file changed since, a file never loaded, and a file journey ignored as outside the source
   contract are kept);
+* it lies at any depth of a drop folder (a bulk export's job sub-folders included);
 * it is old enough: both its drop day and the day it was loaded are at least ``landing_retention_days``
   before today (hospital time), so a late file for an old day is still kept for the full period.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -71,8 +73,18 @@ class RetentionReport:
         )
 
 
+def _drop_entries(folder: Path) -> Iterator[Path]:
+    """Every entry at any depth of a drop folder (sub-folders such as a bulk export's job folders are
+    entered; a symlinked folder is not: it is yielded, and refused as an unsafe path)."""
+    for child in sorted(folder.iterdir()):
+        if child.is_dir() and not child.is_symlink():
+            yield from _drop_entries(child)
+        else:
+            yield child
+
+
 def _landed_files(landing_dir: Path, report: RetentionReport) -> list[tuple[Path, str, date]]:
-    """(resolved path, relative path, drop day) of every regular file in a drop folder."""
+    """(resolved path, relative path, drop day) of every regular file at any depth of a drop folder."""
     root = landing_dir.resolve()
     found = []
     for source in SOURCES:
@@ -88,7 +100,7 @@ def _landed_files(landing_dir: Path, report: RetentionReport) -> list[tuple[Path
             except LandingError:
                 report.kept["unsafe_path"] += 1
                 continue
-            for file in sorted(folder.iterdir()):
+            for file in _drop_entries(folder):
                 try:
                     resolved = safe_path(root, file)
                 except LandingError:
@@ -133,14 +145,15 @@ def apply_retention(
         expired = ExpiredFile(relative, day, loaded_on, stat.st_size)
         if not dry_run:
             path.unlink()
-            folders.add(path.parent)
+            drop = settings.landing_dir.resolve().joinpath(*relative.split("/")[:2])
+            folders.update(parent for parent in path.parents if parent.is_relative_to(drop))
         report.deleted.append(expired)
         log.info(
             "landed file deleted after retention" if not dry_run else "landed file past retention (dry run)",
             extra={"file": relative, "landing_date": day.isoformat(), "loaded_on": loaded_on.isoformat(),
                    "size_bytes": expired.size_bytes, "retention_days": days, "dry_run": dry_run},
         )
-    for folder in sorted(folders):
+    for folder in sorted(folders, key=lambda folder: len(folder.parts), reverse=True):  # deepest first
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
     log.info(

@@ -28,8 +28,8 @@ ENCOUNTER = {"resourceType": "Encounter", "id": "e1", "status": "finished", "cla
 
 def _land(settings: Settings, source: str, day: date, name: str, text: str) -> Path:
     folder = settings.landing_dir / source / day.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -118,6 +118,16 @@ def test_nothing_is_deleted_without_a_published_warehouse(settings: Settings) ->
     _land(settings, "ehr", OLD, "Encounter.ndjson", json.dumps(ENCOUNTER) + "\n")
     report = apply_retention(settings, today=TODAY, retention_days=1)
     assert report.deleted == [] and report.kept == {"not_loaded": 1}
+
+
+def test_a_file_in_a_job_sub_folder_is_deleted_too_and_its_emptied_folders_go(settings: Settings) -> None:
+    """Bulk exports nest by job; the run loads such files, so retention deletes them like any other."""
+    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    _land(settings, "ehr", OLD, "job-17/part-1/Encounter.000.ndjson", json.dumps(ENCOUNTER) + "\n")
+    _publish(settings, [OLD], datetime(2026, 1, 6))
+    report = apply_retention(settings, today=TODAY, retention_days=30)
+    assert [item.relative_path for item in report.deleted] == ["ehr/2026-01-05/job-17/part-1/Encounter.000.ndjson"]
+    assert not (settings.landing_dir / "ehr" / OLD.isoformat()).exists(), "emptied job and drop folders removed"
 
 
 def test_a_symlink_in_landing_is_neither_followed_nor_deleted(landed: Settings, tmp_path: Path) -> None:
