@@ -15,8 +15,6 @@ from journey.ingest import landing as landing_module
 from journey.ingest.entities import file_format
 from journey.ingest.landing import Discovery, discover, landed_days, name_refusal, survey
 from journey.ingest.loader import load_file
-from journey.ingest.pseudonymise import install_macros
-from journey.warehouse.schema import ensure_schema
 
 DAY = date(2026, 1, 7)
 ENCOUNTER = {"resourceType": "Encounter", "id": "enc-1", "status": "finished",
@@ -266,14 +264,6 @@ def test_a_file_still_being_written_is_refused_now_and_loaded_once_settled(tmp_p
     assert "retried next run" in found.refused[0].detail
     later = survey(root, [DAY], settle_seconds=5, now_ns=written + 6_000_000_000)
     assert (_loaded(later), later.refused) == ([f"ehr/{DAY}/Encounter.ndjson"], [])
-
-
-@pytest.fixture
-def conn(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
-    ensure_schema(connection)
-    install_macros(connection, b"secret")
-    return connection
 
 
 def test_upper_case_and_nested_files_load_and_a_gzip_file_is_dispatched_not_ignored(

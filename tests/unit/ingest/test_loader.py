@@ -7,12 +7,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from journey.ingest.landing import discover
 from journey.ingest.loader import FileLoad, load_file
-from journey.ingest.pseudonymise import install_macros
-from journey.warehouse.schema import ensure_schema
 
 DAY = date(2026, 1, 5)
 PATIENT = {
@@ -33,14 +30,6 @@ def _drop(landing: Path, source: str, name: str, content: str | bytes) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     data = content.encode("utf-8") if isinstance(content, str) else content
     (folder / name).write_bytes(data)
-
-
-@pytest.fixture
-def conn(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
-    ensure_schema(connection)
-    install_macros(connection, b"secret")
-    return connection
 
 
 def _load_all(conn: duckdb.DuckDBPyConnection, landing: Path) -> dict[str, FileLoad]:

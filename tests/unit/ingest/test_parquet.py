@@ -9,22 +9,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from journey.ingest.landing import discover
 from journey.ingest.loader import FileLoad, load_file
-from journey.ingest.pseudonymise import install_macros
-from journey.warehouse.schema import ensure_schema
 
 DAY = date(2026, 1, 5)
-
-
-@pytest.fixture
-def conn(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
-    ensure_schema(connection)
-    install_macros(connection, b"secret")
-    return connection
 
 
 def _reviews_table(rows: int) -> pa.Table:
