@@ -138,6 +138,16 @@ class Settings(BaseSettings):
     load_workers: int = Field(
         default=2, ge=1, description="Landed files loaded at once, each on its own connection to the working copy."
     )
+    max_line_bytes: int = Field(
+        default=16 << 20, ge=1024,
+        description="An NDJSON/JSONL line longer than this (bytes) is quarantined (line_too_long) before any "
+                    "JSON parser sees it; it is never held whole in memory either.",
+    )
+    max_json_depth: int = Field(
+        default=64, ge=16,
+        description="An NDJSON/JSONL line nested deeper than this (objects and arrays) is quarantined "
+                    "(too_deeply_nested) before any JSON parser sees it (FHIR resources are under 15 deep).",
+    )
     log_format: Literal["json", "text"] = "text"
     thresholds: Thresholds = Field(default_factory=Thresholds)
     # -- operations (journey serve, alerts, retries, backfill) -------------------------------------

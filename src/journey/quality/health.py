@@ -45,7 +45,11 @@ Outcome = Literal["fail", "degraded"]
 
 #: The loader's structural rules (journey.ingest.loader); every other quarantine rule is the staging gate's.
 LOAD_RULES = frozenset({"malformed_json", "not_a_json_object", "missing_resource_type", "malformed_csv_row",
-                        "unreadable_file"})
+                        "unreadable_file", "line_too_long", "too_deeply_nested",
+                        # file-level refusals (row 0 of a rejected file)
+                        "unknown_encoding", "corrupt_gzip", "no_header", "duplicate_column", "missing_column",
+                        "unterminated_quote", "not_readable", "vanished", "symlink_loop", "out_of_memory",
+                        "unparseable_file"})
 
 
 def refusing_stage(rule: str) -> str:
