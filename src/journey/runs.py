@@ -126,8 +126,7 @@ def supersede_earlier_versions(conn: duckdb.DuckDBPyConnection, landed: LandedFi
     batch = batch_id_for(landed)
     conn.execute("delete from raw.load_manifest where batch_id = ? and status = 'superseded'", [batch])
     earlier = [row[0] for row in conn.execute(
-        "select batch_id from raw.load_manifest where path = ? and batch_id <> ? "
-        "and status not in ('superseded', 'deferred')",
+        "select batch_id from raw.load_manifest where path = ? and batch_id <> ? and status <> 'superseded'",
         [landed.relative_path, batch],
     ).fetchall()]
     if not earlier:

@@ -616,7 +616,7 @@ def _load_parquet(batch: _Batch, entity: Entity) -> tuple[int, int, int, str | N
         raise UnreadableFile(f"not a readable Parquet file ({error})") from error
     missing = [column for column in entity.required if column not in header]
     if missing:
-        raise UnreadableFile(f"schema lacks required column(s) {', '.join(missing)}")
+        raise UnreadableFile(f"schema lacks required column(s) {', '.join(missing)}", "missing_column")
     extra = [column for column in header if column not in entity.columns]
     read = loaded = quarantined = 0
     try:
@@ -667,33 +667,26 @@ def load_file(
     entity = None if _is_ndjson(name) else entity_for_file(landed.source, name.removesuffix(".gz"))
     conn.execute("begin transaction")
     try:
-        # an earlier run deferred these bytes: this load replaces that record
-        conn.execute("delete from raw.load_manifest where batch_id = ? and status = 'deferred'", [batch.batch_id])
+        _forget_deferred(batch)
         before = _file_state(landed)
         try:
             result = _load_one(batch, entity)
         except Exception as error:  # noqa: BLE001 - one file never costs the night (see _refusal)
             rule, reason = _refusal(error)
-            conn.execute("rollback")
-            conn.execute("begin transaction")
-            conn.execute("delete from raw.load_manifest where batch_id = ? and status = 'deferred'", [batch.batch_id])
+            _restart(batch)
             result = _reject(batch, entity, rule, reason)
         changed = _changed(landed, before)
         if changed:
-            conn.execute("rollback")
-            conn.execute("begin transaction")
-            conn.execute("delete from raw.load_manifest where batch_id = ? and status = 'deferred'", [batch.batch_id])
-            result = FileLoad(batch.batch_id, landed.relative_path, landed.source, None, 0, 0, 0, 0, "deferred",
-                              f"changed_while_reading: {changed}; nothing loaded, read again next run")
-            log.warning("%s changed while it was read (%s): not loaded tonight [rule: changed_while_reading]",
-                        landed.relative_path, changed)
+            _restart(batch)
+            result = _reject(batch, entity, "changed_while_reading",
+                             f"changed while it was read ({changed}); nothing loaded, read again next run")
         _manifest(batch, run_id, result)
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
         raise
-    if result.status == "rejected":
-        log.warning("%s refused: %s", landed.relative_path, result.reason)
+    if result.status in ("rejected", "deferred"):
+        log.warning("%s %s: %s", landed.relative_path, result.status, result.reason)
     log.info(
         "loaded file",
         extra={"file": result.relative_path, "status": result.status, "rows_read": result.rows_read,
@@ -732,14 +725,37 @@ def _refusal(error: Exception) -> tuple[str, str]:
     return "unreadable_file", f"could not be read ({type(error).__name__}: {error})"[:500]
 
 
+#: Refusals that may pass by themselves (the file is rewritten, its permissions fixed, the share
+#: back): the file is ``deferred``, not done, and read again by the next run.
+RETRYABLE_RULES = frozenset({"changed_while_reading", "not_readable", "vanished"})
+
+
+def _forget_deferred(batch: _Batch) -> None:
+    """An earlier run deferred these bytes: this load replaces that record (and its row-0 quarantine row)."""
+    deferred = "select batch_id from raw.load_manifest where batch_id = ? and status = 'deferred'"
+    batch.conn.execute(f"delete from quarantine.rows where batch_id in ({deferred})", [batch.batch_id])
+    batch.conn.execute("delete from raw.load_manifest where batch_id = ? and status = 'deferred'", [batch.batch_id])
+
+
+def _restart(batch: _Batch) -> None:
+    """Roll back whatever the file's load wrote; a new transaction to record its refusal in."""
+    batch.conn.execute("rollback")
+    batch.conn.execute("begin transaction")
+    _forget_deferred(batch)
+
+
 def _reject(batch: _Batch, entity: Entity | None, rule: str, reason: str) -> FileLoad:
+    """Record the file refused: one quarantine row (row 0) naming path, rule and reason; ``deferred``
+    for a ``RETRYABLE_RULES`` rule, else ``rejected``."""
     landed = batch.landed
     batch.quarantine(
         """select ? as entity, 0::bigint as _row_number, ? as rule, ? as detail,
                   null as original_values, ? as content_sha256""",
         [entity.name if entity else None, rule, f"{landed.relative_path}: {reason}", landed.sha256],
     )
-    return FileLoad(batch.batch_id, landed.relative_path, landed.source, None, 0, 0, 0, 0, "rejected", reason)
+    status: Status = "deferred" if rule in RETRYABLE_RULES else "rejected"
+    return FileLoad(batch.batch_id, landed.relative_path, landed.source, None, 0, 0, 0, 0, status,
+                    f"{reason} [rule: {rule}]" if status == "deferred" else reason)
 
 
 def _file_state(landed: LandedFile) -> tuple[int, int, int] | None:

@@ -1,6 +1,11 @@
 """Run health: is the night as a whole trustworthy, beyond each check passing on its own?
 
-Four rules, read after the marts are built and checked (thresholds in ``Settings.thresholds``):
+Five rules, read after the marts are built and checked (thresholds in ``Settings.thresholds``):
+
+* ``file_refused`` — a file of tonight's load was refused whole (``rejected``: it cannot be read or
+  parsed; ``deferred``: it changed while it was read, vanished or is not readable, and is read again
+  next run): every other file loaded and is published, the run ends **degraded**, naming the file,
+  its rule and reason.
 
 * ``entity_rows_lost`` — of an entity's rows landed tonight, the share refused by ANY stage's rules
   (the loader's structural rules and the staging gate's row rules, from ``quarantine.rows``):
@@ -146,6 +151,23 @@ def _tables(conn: duckdb.DuckDBPyConnection, schema: str) -> dict[str, set[str]]
 def _count(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
     row = conn.execute(sql, params or []).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
+
+
+def refused_files(conn: duckdb.DuckDBPyConnection, batches: list[str]) -> list[Finding]:
+    """``file_refused``: tonight's files the loader refused whole (one finding per file)."""
+    rows = conn.execute(
+        """select manifest.path, manifest.status, manifest.reason, manifest.source,
+                  (select any_value(rule) from quarantine.rows as q
+                   where q.batch_id = manifest.batch_id and q._row_number = 0) as rule
+           from raw.load_manifest as manifest
+           where batch_id in (select unnest(?::varchar[])) and status in ('rejected', 'deferred')
+           order by path""",
+        [list(batches)],
+    ).fetchall()
+    verb = {"rejected": "refused, the other files loaded", "deferred": "deferred to the next run"}
+    return [Finding("file_refused", "degraded", "load", str(source),
+                    f"{path}: {verb[status]} ({reason}; quarantine rule {rule or 'unreadable_file'})")
+            for path, status, reason, source, rule in rows]
 
 
 def entity_losses(conn: duckdb.DuckDBPyConnection, settings: Settings, batches: list[str]) -> list[Finding]:
@@ -313,6 +335,7 @@ def check_run_health(
         conn.execute(_DDL)
         now = stamp_after(conn)
         report = HealthReport()
+        report.findings += refused_files(conn, batches)
         report.findings += entity_losses(conn, settings, batches)
         report.findings += unmapped_codes(conn, settings, batches)
         report.findings += empty_marts(conn, settings)
