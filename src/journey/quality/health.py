@@ -179,6 +179,7 @@ def entity_losses(conn: duckdb.DuckDBPyConnection, settings: Settings, batches: 
     for entity, rule, n in conn.execute(
         """select entity, rule, count(*) from quarantine.rows
            where batch_id in (select batch_id from _health_batches) and replayed_at is null and entity is not null
+             and _row_number > 0  -- a file refused whole is file_refused's
            group by all order by 3 desc, 2"""
     ).fetchall():
         lost.setdefault(entity, []).append((refusing_stage(str(rule)), rule, int(n)))
@@ -262,8 +263,8 @@ def empty_marts(conn: duckdb.DuckDBPyConnection, settings: Settings) -> list[Fin
         for name in pair.entities:
             table = ENTITIES[name].table
             rows = _count(conn, f"select count(*) from raw.{quote_identifier(table)}") if table in raw else 0
-            rows += _count(conn, "select count(*) from quarantine.rows where entity = ? and replayed_at is null",
-                           [name])
+            rows += _count(conn, "select count(*) from quarantine.rows where entity = ? and replayed_at is null "
+                                 "and _row_number > 0", [name])  # a file refused whole delivered no rows
             if rows:
                 delivered[name] = rows
         if not delivered:
