@@ -264,7 +264,7 @@ def _line_rules(lines: pa.Array, limits: ReadLimits) -> pa.Array:
     rules: list[str | None] = [None] * len(lines)
     for position in np.flatnonzero(too_long.to_numpy(zero_copy_only=False)):
         rules[position] = "line_too_long"
-    opens = pc.count_substring_regex(lines, r"[\[{]")
+    opens = pc.add(pc.count_substring(lines, "{"), pc.count_substring(lines, "["))
     candidates = pc.and_(pc.greater(opens, limits.max_json_depth), pc.invert(too_long))
     for position in np.flatnonzero(candidates.to_numpy(zero_copy_only=False)):
         if json_depth(lines[int(position)].as_py()) > limits.max_json_depth:
