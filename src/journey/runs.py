@@ -221,7 +221,8 @@ def _load_day(
 
 def read_limits(settings: Settings) -> ReadLimits:
     """The loader's per-line limits from the settings."""
-    return ReadLimits(max_line_bytes=settings.max_line_bytes, max_json_depth=settings.max_json_depth)
+    return ReadLimits(max_line_bytes=settings.max_line_bytes, max_json_depth=settings.max_json_depth,
+                      source_encodings=dict(settings.source_encodings))
 
 
 def _load_files(

@@ -802,7 +802,7 @@ def _load_one(batch: _Batch, entity: Entity | None) -> FileLoad:
         read, loaded, quarantined, reason = _load_parquet(batch, entity)
         status: Status = "loaded" if quarantined == 0 else "partial"
         return result(read, loaded, quarantined, 0, status, reason, None)
-    encoding = detect_encoding(landed.path)
+    encoding = detect_encoding(landed.path, batch.limits.source_encodings.get(landed.source))
     reason = None if encoding == "utf-8" else f"decoded as {encoding}"
     if is_fhir:
         read, loaded, quarantined, skipped, kinds = _load_fhir(batch, encoding)

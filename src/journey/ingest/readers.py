@@ -53,11 +53,13 @@ class UnreadableFile(Exception):
 
 @dataclass(frozen=True)
 class ReadLimits:
-    """Limits enforced on every line before a JSON parser sees it (Settings: JOURNEY_MAX_LINE_BYTES,
-    JOURNEY_MAX_JSON_DEPTH)."""
+    """How files are read: the limits enforced on every line before a JSON parser sees it, and the
+    encodings sites declare per source (Settings: JOURNEY_MAX_LINE_BYTES, JOURNEY_MAX_JSON_DEPTH,
+    JOURNEY_SOURCE_ENCODINGS)."""
 
     max_line_bytes: int = 16 << 20
     max_json_depth: int = 64
+    source_encodings: dict[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -193,11 +195,18 @@ def _strict_decode(path: Path, encoding: str, check: _Plausibility | _TextShape 
     return None
 
 
-def detect_encoding(path: Path) -> str:
+def detect_encoding(path: Path, declared: str | None = None) -> str:
     """The file's encoding, decided only with evidence (see the module docstring); UnreadableFile
-    (``unknown_encoding``) naming the encodings tried otherwise."""
+    (``unknown_encoding``) naming the encodings tried otherwise. ``declared``: the encoding the site
+    declared for the file's source (a BOM still wins); the whole file must decode strictly in it."""
     with open_bytes(path) as handle:
         head = handle.read(4)
+    if declared and not head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        failure = _strict_decode(path, declared)
+        if failure is None:
+            return declared
+        raise UnreadableFile(f"not in the declared encoding {declared} (JOURNEY_SOURCE_ENCODINGS): {failure}",
+                             "unknown_encoding")
     if head.startswith(codecs.BOM_UTF8):
         failure = _strict_decode(path, "utf-8")
         if failure is None:

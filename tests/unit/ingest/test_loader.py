@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from journey.config import Settings
 from journey.ingest.landing import LandedFile, discover
 from journey.ingest.loader import FileLoad, already_loaded, load_file
 from journey.ingest.pseudonymise import install_macros
@@ -414,3 +415,21 @@ def test_an_arrow_or_duckdb_error_or_out_of_memory_refuses_only_that_file(conn, 
     assert conn.execute("select count(*) from raw.ehr_encounter").fetchone() == (0,)
     assert (loaded.status, _counts(loaded)) == ("loaded", (1, 1, 0))
     assert _quarantine(conn) == [(0, "out_of_memory")]
+
+
+def test_a_declared_source_encoding_decodes_big5_deliberately(conn, tmp_path: Path) -> None:
+    text = COMPLAINTS_HEADER + "c1,p1,e1,emergency,2026-01-05 09:00,,,waiting,phone,急診科 等候時間太長\n"
+    landed = _landed(tmp_path, "relations", "complaints.csv", text.encode("big5"))
+    assert _load(conn, landed).status == "rejected", "without the declaration Big5 is not guessed"
+    conn.execute("delete from raw.load_manifest")
+    limits = ReadLimits(source_encodings=Settings(source_encodings={"relations": "big5"}).source_encodings)
+    result = load_file(conn, landed, run_id="r1", loaded_at=datetime(2026, 1, 6), limits=limits)
+    assert (result.status, result.encoding, _counts(result)) == ("loaded", "big5", (1, 1, 0))
+    assert conn.execute("select description from raw.relations_complaints").fetchone() == ("急診科 等候時間太長",)
+
+
+def test_a_declared_source_encoding_must_be_known() -> None:
+    with pytest.raises(ValueError, match="unknown encoding"):
+        Settings(source_encodings={"relations": "klingon"})
+    with pytest.raises(ValueError, match="unknown source"):
+        Settings(source_encodings={"pharmacy": "gbk"})
