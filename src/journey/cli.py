@@ -231,12 +231,18 @@ def profile_command(
 
 
 def _flow_failed(settings: Settings, error: Exception) -> JourneyError:
-    """A failure that is not a JourneyError (e.g. a stage timeout): still a clean message and exit 1."""
-    return JourneyError(
-        f"run failed: {type(error).__name__}: {error}",
-        hint=f"The published warehouse was not changed. The run record is in {settings.log_dir / 'runs.jsonl'}; "
-        "raise the stage's JOURNEY_TIMEOUTS__<STAGE> if it timed out, then run again (`--verbose` logs every step).",
-    )
+    """A failure that is not a JourneyError (e.g. a stage timeout): still a clean message and exit 1.
+    The hint fits the failure: a file or folder the run could not read is not a timeout."""
+    record = f"The published warehouse was not changed. The run record is in {settings.log_dir / 'runs.jsonl'}; "
+    if isinstance(error, OSError) and not isinstance(error, TimeoutError):
+        where = f" {error.filename}" if error.filename else ""
+        action = ("give the user running journey read access to" if isinstance(error, PermissionError)
+                  else "check (it may have been moved, deleted or be a link loop)")
+        hint = record + f"{action}{where}, then run again (`--verbose` logs every step)."
+    else:
+        hint = record + ("raise the stage's JOURNEY_TIMEOUTS__<STAGE> if it timed out, then run again "
+                         "(`--verbose` logs every step).")
+    return JourneyError(f"run failed: {type(error).__name__}: {error}", hint=hint)
 
 
 def _quiet_libraries(verbose: bool) -> None:

@@ -7,12 +7,13 @@ pseudonymisation secret all live below it.
 
 from __future__ import annotations
 
+import codecs
 import os
 import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from journey.errors import ConfigError
@@ -143,6 +144,22 @@ class Settings(BaseSettings):
     load_workers: int = Field(
         default=2, ge=1, description="Landed files loaded at once, each on its own connection to the working copy."
     )
+    max_line_bytes: int = Field(
+        default=16 << 20, ge=1024,
+        description="An NDJSON/JSONL line longer than this (bytes) is quarantined (line_too_long) before any "
+                    "JSON parser sees it; it is never held whole in memory either.",
+    )
+    max_json_depth: int = Field(
+        default=64, ge=16,
+        description="An NDJSON/JSONL line nested deeper than this (objects and arrays) is quarantined "
+                    "(too_deeply_nested) before any JSON parser sees it (FHIR resources are under 15 deep).",
+    )
+    source_encodings: dict[str, str] = Field(
+        default_factory=dict,
+        description='Encoding a source exports in, when it is not UTF-8 and deliberate, as JSON: '
+                    '\'{"relations": "gbk"}\'. Its files must decode strictly in it (a byte-order mark still '
+                    "wins); without it only UTF-8, UTF-16 with a BOM and plausible GB18030 are read.",
+    )
     log_format: Literal["json", "text"] = "text"
     thresholds: Thresholds = Field(default_factory=Thresholds)
     # -- operations (journey serve, alerts, retries, backfill) -------------------------------------
@@ -170,6 +187,18 @@ class Settings(BaseSettings):
         pattern=r"^(serviceType|type|serviceProvider|location)(,(serviceType|type|serviceProvider|location))*$",
         description="Encounter elements the department is taken from, in order (the first mapped or known code).",
     )
+
+    @field_validator("source_encodings")
+    @classmethod
+    def _known_encodings(cls, value: dict[str, str]) -> dict[str, str]:
+        for source, encoding in value.items():
+            if source not in SOURCES:
+                raise ValueError(f"unknown source {source!r} (one of {', '.join(SOURCES)})")
+            try:
+                codecs.lookup(encoding)
+            except LookupError as error:
+                raise ValueError(f"unknown encoding {encoding!r} for {source}") from error
+        return {source: codecs.lookup(encoding).name for source, encoding in value.items()}
 
     # -- derived paths -------------------------------------------------------------------------
     @property

@@ -23,6 +23,7 @@ from journey.config import Settings
 from journey.ingest.landing import LandedFile, RefusedEntry, landed_days, survey
 from journey.ingest.loader import FileLoad, already_loaded, batch_id_for, load_file
 from journey.ingest.pseudonymise import install_macros
+from journey.ingest.readers import ReadLimits
 from journey.mapping import load_code_map
 from journey.ops import runlog
 from journey.ops.clock import stamp_after
@@ -63,6 +64,8 @@ class DayLoad:
     rows_quarantined: int
     rejected_files: tuple[str, ...]
     batch_ids: tuple[str, ...] = field(default=())
+    #: files that changed while they were read (``deferred``: not loaded, read again next run)
+    deferred_files: tuple[str, ...] = field(default=())
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -234,12 +237,23 @@ def _load_day(
         rows_quarantined=sum(item.rows_quarantined for item in loads),
         rejected_files=tuple(f"{item.relative_path}: {item.reason}" for item in loads if item.status == "rejected"),
         batch_ids=tuple(item.batch_id for item in loads),
+        deferred_files=tuple(f"{item.relative_path}: {item.reason}" for item in loads if item.status == "deferred"),
     )
     log.info(
         "loaded day %s: %d files, %d rows read, %d loaded, %d quarantined",
         day, report.files, report.rows_read, report.rows_loaded, report.rows_quarantined,
     )
+    for refused in report.rejected_files:
+        log.warning("day %s: file refused, the others loaded: %s", day, refused)
+    for deferred in report.deferred_files:
+        log.warning("day %s: file deferred to the next run: %s", day, deferred)
     return report
+
+
+def read_limits(settings: Settings) -> ReadLimits:
+    """The loader's per-line limits from the settings."""
+    return ReadLimits(max_line_bytes=settings.max_line_bytes, max_json_depth=settings.max_json_depth,
+                      source_encodings=dict(settings.source_encodings))
 
 
 def _load_files(
@@ -249,8 +263,10 @@ def _load_files(
     temp tables and macros), each worker taking the largest file left, so they finish together. After
     an error no worker starts another file; the error is raised once the running files are done."""
     workers = min(settings.load_workers, len(files))
+    limits = read_limits(settings)
     if workers <= 1:
-        return {landed.relative_path: load_file(conn, landed, run_id=run_id, loaded_at=loaded_at) for landed in files}
+        return {landed.relative_path: load_file(conn, landed, run_id=run_id, loaded_at=loaded_at, limits=limits)
+                for landed in files}
     queue = deque(sorted(files, key=lambda landed: landed.size_bytes, reverse=True))
     lock = threading.Lock()
     failed = threading.Event()
@@ -263,7 +279,7 @@ def _load_files(
                     if not queue:
                         break
                     landed = queue.popleft()
-                loads.append(load_file(cursor, landed, run_id=run_id, loaded_at=loaded_at))
+                loads.append(load_file(cursor, landed, run_id=run_id, loaded_at=loaded_at, limits=limits))
         except BaseException:
             failed.set()
             raise

@@ -169,3 +169,37 @@ def test_coverage_is_judged_only_against_enough_history(
     _coverage_copy(settings, history, [(through, 0.2, 10), (through - timedelta(days=6), 0.6, 30)])
     report = check_run_health(settings, settings.work_path, [], "tonight")
     assert (report.status, report.findings) == (status, [])
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("prefect")
+def test_one_bad_file_among_good_ones_is_named_and_the_others_are_published(settings: Settings) -> None:
+    """Issue #21 item 2, through the real flow: a complaints.csv naming ``category`` twice and a
+    truncated gzip of Encounters land beside good Patients and Encounters. Every good file loads and
+    is published; the night ends degraded, naming each bad file, its rule and reason."""
+    import gzip
+
+    from flows.nightly import nightly
+
+    _land(settings, ["AMB"] * 24)
+    folder = settings.landing_dir / "relations" / DAY.isoformat()
+    folder.mkdir(parents=True)
+    (folder / "complaints.csv").write_text(
+        "complaint_id,received_at,category,category\nc1,2026-03-02 09:00,waiting,other\n", encoding="utf-8")
+    packed = gzip.compress("".join(json.dumps(_encounter(100 + i, "AMB")) + "\n" for i in range(400)).encode())
+    (settings.landing_dir / "ehr" / DAY.isoformat() / "Encounter.001.ndjson.gz").write_bytes(packed[:-40])
+
+    result = nightly(run_date=DAY, docs=False)
+    assert result["status"] == "degraded", result["reason"]
+    reason = str(result["reason"])
+    assert f"relations/{DAY}/complaints.csv: refused, the other files loaded" in reason
+    assert "'category'" in reason and "duplicate_column" in reason and "[rule: file_refused]" in reason
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        assert conn.execute("select count(*) from marts.fct_encounters").fetchone() == (24,)
+        assert conn.execute("select count(*) from raw.ehr_patient").fetchone() == (5,)
+        manifest = dict(conn.execute("select regexp_replace(path, '.*/', ''), status from raw.load_manifest")
+                        .fetchall())
+    assert manifest["Patient.ndjson"] == manifest["Encounter.ndjson"] == "loaded"
+    assert manifest["complaints.csv"] == "rejected"
+    if "Encounter.001.ndjson.gz" in manifest:  # listed by discovery (the .gz names are another slice's)
+        assert manifest["Encounter.001.ndjson.gz"] == "rejected" and "corrupt_gzip" in reason

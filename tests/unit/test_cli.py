@@ -136,3 +136,13 @@ def test_a_bad_setting_names_the_variable(settings: Settings, monkeypatch: pytes
     assert result.exit_code == ConfigError.exit_code == 2
     assert result.output.startswith("error: invalid setting: JOURNEY_THRESHOLDS__MAX_WAIT_HOURS: Input should be")
     assert f"  next:  {ConfigError.hint}" in result.output.splitlines()
+
+
+def test_a_permission_error_hint_names_the_file_not_timeouts(settings: Settings) -> None:
+    """Issue #21: a file or folder the run cannot read said "raise JOURNEY_TIMEOUTS__<STAGE>"."""
+    from journey.cli import _flow_failed
+
+    error = _flow_failed(settings, PermissionError(13, "Permission denied", "/landing/ehr/2026-03-02"))
+    assert "timeout" not in (error.hint or "").lower()
+    assert "read access to /landing/ehr/2026-03-02" in (error.hint or "")
+    assert "JOURNEY_TIMEOUTS__" in (_flow_failed(settings, TimeoutError("stage load")).hint or "")

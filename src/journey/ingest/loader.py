@@ -16,9 +16,11 @@ meaning lives in dbt.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -30,17 +32,22 @@ from journey.ingest.entities import ENTITIES, FHIR_TYPES, Entity, entity_for_fil
 from journey.ingest.landing import LandedFile
 from journey.ingest.pseudonymise import _sql_literal, conditional_person_refs_sql, identifier_keys_sql
 from journey.ingest.readers import (
+    ReadLimits,
     UnreadableFile,
     detect_encoding,
+    open_csv_records,
     parquet_text_chunks,
-    read_csv,
     read_lines,
     read_parquet,
 )
 
 log = logging.getLogger(__name__)
 
-Status = Literal["loaded", "partial", "empty", "rejected", "ignored"]
+#: ``deferred``: the file changed (size or modification time) while it was read; nothing of it was
+#: loaded and it is not done: the next run reads it again (journey.warehouse.manifest.in_effect).
+Status = Literal["loaded", "partial", "empty", "rejected", "ignored", "deferred"]
+#: Manifest statuses that do not mean "these bytes are loaded".
+NOT_DONE = ("superseded", "deferred")
 
 #: What raw keeps of a Patient (an allow-list: every other element — name, telecom, identifier,
 #: address, birthDate, contact, photo, text and every extension such as patient-mothersMaidenName,
@@ -86,7 +93,7 @@ def already_loaded(conn: duckdb.DuckDBPyConnection, landed: LandedFile) -> bool:
     """These bytes are in the manifest and still in effect. A batch since superseded by a
     re-delivery (A, then B, then A again) is not: loading it again makes it the current version."""
     row = conn.execute(
-        "select count(*) from raw.load_manifest where batch_id = ? and status <> 'superseded'",
+        "select count(*) from raw.load_manifest where batch_id = ? and status not in ('superseded', 'deferred')",
         [batch_id_for(landed)],
     ).fetchone()
     return bool(row and row[0])
@@ -321,11 +328,13 @@ def _fhir_checked_sql() -> str:
 class _Batch:
     """The per-file context every insert needs."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, landed: LandedFile, loaded_at: datetime):
+    def __init__(self, conn: duckdb.DuckDBPyConnection, landed: LandedFile, loaded_at: datetime,
+                 limits: ReadLimits | None = None):
         self.conn = conn
         self.landed = landed
         self.batch_id = batch_id_for(landed)
         self.loaded_at = loaded_at
+        self.limits = limits or ReadLimits()
 
     @property
     def lineage_values(self) -> str:
@@ -348,14 +357,36 @@ class _Batch:
         )
 
 
-def _stage_lines(conn: duckdb.DuckDBPyConnection, landed: LandedFile, encoding: str) -> int:
+_LINE_RULE_DETAIL = {
+    "line_too_long": "line {row} is longer than {bytes} bytes (JOURNEY_MAX_LINE_BYTES)",
+    "too_deeply_nested": "line {row} is nested deeper than {depth} levels (JOURNEY_MAX_JSON_DEPTH)",
+}
+
+
+def _stage_lines(batch: _Batch, encoding: str) -> tuple[int, int]:
+    """The file's non-blank lines into ``_incoming`` (to parse) and quarantine (a line over the size
+    or depth limit: refused before any JSON parser sees it). Returns (lines read, lines refused)."""
+    conn = batch.conn
     conn.execute("create or replace temp table _incoming (_row_number bigint, line varchar)")
-    for chunk in read_lines(landed.path, encoding):
+    conn.execute("create or replace temp table _refused_lines (_row_number bigint, line varchar, rule varchar)")
+    for chunk in read_lines(batch.landed.path, encoding, batch.limits):
         conn.register("_chunk", chunk)
-        conn.execute("insert into _incoming select _row_number, line from _chunk")
+        conn.execute("insert into _incoming select _row_number, line from _chunk where rule is null")
+        conn.execute("insert into _refused_lines select _row_number, line, rule from _chunk where rule is not null")
         conn.unregister("_chunk")
-    row = conn.execute("select count(*) from _incoming").fetchone()
-    return int(row[0]) if row else 0
+    refused = _count(conn, "select count(*) from _refused_lines")
+    if refused:
+        limits = batch.limits
+        texts = {rule: text.format(row="@", bytes=limits.max_line_bytes, depth=limits.max_json_depth)
+                 for rule, text in _LINE_RULE_DETAIL.items()}
+        detail = "case rule " + " ".join(f"when '{rule}' then {_sql_literal(text)}" for rule, text in texts.items())
+        detail += " end"
+        batch.quarantine(
+            f"""select null as entity, _row_number, rule, replace({detail}, '@', _row_number::varchar) as detail,
+                       null as original_values, sha256(line) as content_sha256
+                from _refused_lines"""
+        )
+    return _count(conn, "select count(*) from _incoming") + refused, refused
 
 
 def _count(conn: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
@@ -383,7 +414,7 @@ def skipped_note(kinds: dict[str, int]) -> str | None:
 
 def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int, dict[str, int]]:
     conn = batch.conn
-    rows_read = _stage_lines(conn, batch.landed, encoding)
+    rows_read, line_refused = _stage_lines(batch, encoding)
     conn.execute(_fhir_checked_sql())
     # (resource type, accepted, rows, rows to protect): which inserts this file needs (usually one
     # type, nothing refused, nothing to protect)
@@ -395,7 +426,7 @@ def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int, dict[s
     source, resource_line = _protect(conn, sum(int(gated) for kind, _, _, gated in counts if kind in FHIR_TYPES))
     loaded = sum(n for kind, ok, n in groups if ok and kind in FHIR_TYPES)
     skipped = sum(n for kind, ok, n in groups if ok and kind not in FHIR_TYPES)
-    quarantined = sum(n for _, ok, n in groups if not ok)
+    quarantined = sum(n for _, ok, n in groups if not ok) + line_refused
     for name in sorted({kind for kind, ok, _ in groups if ok and kind in FHIR_TYPES}):
         key = "journey_key(resource_id)" if name == "Patient" else "resource_id"
         conn.execute(
@@ -416,7 +447,7 @@ def _load_fhir(batch: _Batch, encoding: str) -> tuple[int, int, int, int, dict[s
                 from _checked where rule is null and (resource_type is null or resource_type not in ({known}))""",
             batch.lineage_params,
         )
-    if quarantined:
+    if quarantined > line_refused:
         # only a known type can break a required-element rule; its row is kept pseudonymised
         refused = sorted({kind for kind, ok, _ in groups if not ok and kind in FHIR_TYPES})
         pseudonymised = "case resource_type " + " ".join(
@@ -506,7 +537,7 @@ def _insert_text_rows(batch: _Batch, entity: Entity) -> tuple[int, int]:
 
 def _load_jsonl(batch: _Batch, entity: Entity, encoding: str) -> tuple[int, int, int, int]:
     conn = batch.conn
-    rows_read = _stage_lines(conn, batch.landed, encoding)
+    rows_read, refused = _stage_lines(batch, encoding)
     # each line is parsed once for all contract columns (a JSON path list is extracted in one pass)
     paths = ", ".join(_sql_literal(f'$."{column}"') for column in entity.columns)
     conn.execute(
@@ -530,17 +561,36 @@ def _load_jsonl(batch: _Batch, entity: Entity, encoding: str) -> tuple[int, int,
     fields = ", ".join(f'field[{index}] as "{column}"' for index, column in enumerate(entity.columns, start=1))
     conn.execute(f"create or replace temp table _rows as select _row_number, {fields} from _shaped where rule is null")
     loaded, quarantined = _insert_text_rows(batch, entity)
-    return rows_read, loaded, quarantined + bad_shape, 0
+    return rows_read, loaded, quarantined + bad_shape + refused, 0
 
 
 def _load_csv(batch: _Batch, entity: Entity, encoding: str) -> tuple[int, int, int, int, str | None]:
+    """Stream the CSV's records batch by batch into ``_staged`` (memory stays bounded, a ``.csv.gz``
+    included), then number them by data row and apply the row rules."""
     conn = batch.conn
-    parsed = read_csv(batch.landed.path, encoding, entity.columns)
+    parsed = open_csv_records(batch.landed.path, encoding, entity.columns)
     missing = [column for column in entity.required if column not in parsed.header]
     if missing:
-        raise UnreadableFile(f"header lacks required column(s) {', '.join(missing)}")
+        raise UnreadableFile(f"header lacks required column(s) {', '.join(missing)}", "missing_column")
     extra = [column for column in parsed.header if column not in entity.columns]
-    malformed: pa.Table = parsed.malformed
+    columns = ", ".join(f'"{column}" varchar' for column in entity.columns)
+    conn.execute(f"create or replace temp table _staged (_good bigint, {columns})")
+    for chunk in parsed.batches():
+        first = parsed.good - chunk.num_rows + 1
+        conn.register("_parsed", chunk.add_column(0, "_good", pa.array(range(first, parsed.good + 1), pa.int64())))
+        conn.execute("insert into _staged select * from _parsed")
+        conn.unregister("_parsed")
+    conn.register("_numbers", pa.table({"_row_number": pa.array(parsed.row_numbers())}))
+    conn.execute("""create or replace temp table _rows as
+                    select numbers._row_number, staged.* exclude (_good)
+                    from _staged as staged
+                    join (select _row_number, row_number() over (order by _row_number) as _good
+                          from _numbers) as numbers using (_good)""")
+    conn.unregister("_numbers")
+    malformed = pa.table({
+        "_row_number": pa.array([n for n, _ in parsed.malformed], type=pa.int64()),
+        "line": pa.array([text for _, text in parsed.malformed], type=pa.string()),
+    })
     if malformed.num_rows:
         conn.register("_malformed", malformed)
         batch.quarantine(
@@ -550,13 +600,9 @@ def _load_csv(batch: _Batch, entity: Entity, encoding: str) -> tuple[int, int, i
                 from _malformed"""
         )
         conn.unregister("_malformed")
-    conn.register("_parsed", parsed.rows)
-    conn.execute("create or replace temp table _rows as select * from _parsed")
-    conn.unregister("_parsed")
     loaded, quarantined = _insert_text_rows(batch, entity)
-    rows_read = parsed.rows.num_rows + malformed.num_rows
     reason = f"ignored extra column(s): {', '.join(extra)}" if extra else None
-    return rows_read, loaded, quarantined + malformed.num_rows, 0, reason
+    return parsed.records, loaded, quarantined + malformed.num_rows, 0, reason
 
 
 def _load_parquet(batch: _Batch, entity: Entity) -> tuple[int, int, int, str | None]:
@@ -570,7 +616,7 @@ def _load_parquet(batch: _Batch, entity: Entity) -> tuple[int, int, int, str | N
         raise UnreadableFile(f"not a readable Parquet file ({error})") from error
     missing = [column for column in entity.required if column not in header]
     if missing:
-        raise UnreadableFile(f"schema lacks required column(s) {', '.join(missing)}")
+        raise UnreadableFile(f"schema lacks required column(s) {', '.join(missing)}", "missing_column")
     extra = [column for column in header if column not in entity.columns]
     read = loaded = quarantined = 0
     try:
@@ -604,30 +650,131 @@ def _manifest(batch: _Batch, run_id: str, result: FileLoad) -> None:
 
 
 def load_file(
-    conn: duckdb.DuckDBPyConnection, landed: LandedFile, *, run_id: str, loaded_at: datetime
+    conn: duckdb.DuckDBPyConnection, landed: LandedFile, *, run_id: str, loaded_at: datetime,
+    limits: ReadLimits | None = None,
 ) -> FileLoad:
     """Load one landed file (in its own transaction) and record it in the manifest.
 
-    Never raises for bad content: an unreadable file is recorded as ``rejected`` with the reason and
-    one file-level quarantine row; a file journey does not know is recorded as ``ignored``.
+    Never raises for the file: whatever stops it being read or parsed (encoding, header, nesting,
+    a corrupt gzip, permission, a vanished file, a link loop, an Arrow or DuckDB error, memory) rolls
+    its rows back and records it ``rejected`` with the rule and reason and one file-level quarantine
+    row; a file journey does not know is ``ignored``; a file whose size or modification time changed
+    while it was read is rolled back and recorded ``deferred`` (read again next run). Only what the
+    database itself cannot do (its disk, a fatal error, an interrupt) is raised.
     """
-    batch = _Batch(conn, landed, loaded_at)
+    batch = _Batch(conn, landed, loaded_at, limits)
     name = landed.path.name
     entity = None if file_format(name)[0] == "ndjson" else entity_for_file(landed.source, name)
     conn.execute("begin transaction")
     try:
-        result = _load_one(batch, entity)
+        _forget_deferred(batch)
+        before = _file_state(landed)
+        try:
+            result = _load_one(batch, entity)
+        except Exception as error:  # noqa: BLE001 - one file never costs the night (see _refusal)
+            rule, reason = _refusal(error)
+            _restart(batch)
+            result = _reject(batch, entity, rule, reason)
+        changed = _changed(landed, before)
+        if changed:
+            _restart(batch)
+            result = _reject(batch, entity, "changed_while_reading",
+                             f"changed while it was read ({changed}); nothing loaded, read again next run")
         _manifest(batch, run_id, result)
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
         raise
+    if result.status in ("rejected", "deferred"):
+        log.warning("%s %s: %s", landed.relative_path, result.status, result.reason)
     log.info(
         "loaded file",
         extra={"file": result.relative_path, "status": result.status, "rows_read": result.rows_read,
                "rows_loaded": result.rows_loaded, "rows_quarantined": result.rows_quarantined},
     )
     return result
+
+
+#: DuckDB errors that are about the database, not the file being loaded: raised, never a refusal.
+_DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    duckdb.IOException, duckdb.FatalException, duckdb.InterruptException, duckdb.TransactionException,
+)
+
+
+def _refusal(error: Exception) -> tuple[str, str]:
+    """(rule, reason) for an error that stopped one file being read; re-raises the errors that are
+    the database's own (its disk, a fatal error), which would stop every file alike."""
+    if isinstance(error, UnreadableFile):
+        return error.rule, error.reason
+    if isinstance(error, _DATABASE_ERRORS):
+        raise error
+    if isinstance(error, PermissionError):
+        return "not_readable", f"not readable by this user ({error.strerror}); fix the file's permissions"
+    if isinstance(error, FileNotFoundError):
+        return "vanished", "the file disappeared while it was read"
+    if isinstance(error, OSError) and error.errno == errno.ELOOP:
+        return "symlink_loop", "a symbolic link loop"
+    if isinstance(error, (MemoryError, duckdb.OutOfMemoryException)):
+        return "out_of_memory", f"reading it ran out of memory ({type(error).__name__}: {error})"[:500]
+    if isinstance(error, (pa.ArrowException, duckdb.Error, UnicodeError, ValueError, KeyError)):
+        return "unparseable_file", f"could not be parsed ({type(error).__name__}: {error})"[:500]
+    return "unreadable_file", f"could not be read ({type(error).__name__}: {error})"[:500]
+
+
+#: Refusals that may pass by themselves (the file is rewritten, its permissions fixed, the share
+#: back): the file is ``deferred``, not done, and read again by the next run.
+RETRYABLE_RULES = frozenset({"changed_while_reading", "not_readable", "vanished"})
+
+
+def _forget_deferred(batch: _Batch) -> None:
+    """An earlier run deferred these bytes: this load replaces that record (and its row-0 quarantine row)."""
+    deferred = "select batch_id from raw.load_manifest where batch_id = ? and status = 'deferred'"
+    batch.conn.execute(f"delete from quarantine.rows where batch_id in ({deferred})", [batch.batch_id])
+    batch.conn.execute("delete from raw.load_manifest where batch_id = ? and status = 'deferred'", [batch.batch_id])
+
+
+def _restart(batch: _Batch) -> None:
+    """Roll back whatever the file's load wrote; a new transaction to record its refusal in."""
+    batch.conn.execute("rollback")
+    batch.conn.execute("begin transaction")
+    _forget_deferred(batch)
+
+
+def _reject(batch: _Batch, entity: Entity | None, rule: str, reason: str) -> FileLoad:
+    """Record the file refused: one quarantine row (row 0) naming path, rule and reason; ``deferred``
+    for a ``RETRYABLE_RULES`` rule, else ``rejected``."""
+    landed = batch.landed
+    batch.quarantine(
+        """select ? as entity, 0::bigint as _row_number, ? as rule, ? as detail,
+                  null as original_values, ? as content_sha256""",
+        [entity.name if entity else None, rule, f"{landed.relative_path}: {reason}", landed.sha256],
+    )
+    status: Status = "deferred" if rule in RETRYABLE_RULES else "rejected"
+    return FileLoad(batch.batch_id, landed.relative_path, landed.source, None, 0, 0, 0, 0, status,
+                    f"{reason} [rule: {rule}]" if status == "deferred" else reason)
+
+
+def _file_state(landed: LandedFile) -> tuple[int, int, int] | None:
+    """(inode, size, mtime_ns) now, or None when it cannot be read (the load then refuses it)."""
+    try:
+        stat = os.stat(landed.path)
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _changed(landed: LandedFile, before: tuple[int, int, int] | None) -> str | None:
+    """How the file changed since it was fingerprinted or since its load began, or None."""
+    after = _file_state(landed)
+    if before is None or after is None:
+        return None
+    if after != before:
+        return f"size {before[1]} → {after[1]} bytes" if after[1] != before[1] else "modified (mtime) during the load"
+    if after[1] != landed.size_bytes:
+        return f"size {landed.size_bytes} when fingerprinted, {after[1]} when read"
+    if landed.file_stat and landed.file_stat != f"{after[0]}:{after[1]}:{after[2]}":
+        return "modified since it was fingerprinted"
+    return None
 
 
 def _load_one(batch: _Batch, entity: Entity | None) -> FileLoad:
@@ -647,30 +794,23 @@ def _load_one(batch: _Batch, entity: Entity | None) -> FileLoad:
     if landed.size_bytes == 0:
         # Hospital exports write a zero-byte file on a day with nothing to send: recorded, not an error.
         return result(0, 0, 0, 0, "empty", "empty file (0 bytes)", None)
-    encoding: str | None = None
-    try:
-        if file_kind == "parquet":
-            assert entity is not None
-            read, loaded, quarantined, reason = _load_parquet(batch, entity)
-            status: Status = "loaded" if quarantined == 0 else "partial"
-            return result(read, loaded, quarantined, 0, status, reason, None)
-        encoding = detect_encoding(landed.path)
-        reason = None if encoding == "utf-8" else f"decoded as {encoding}"
-        if is_fhir:
-            read, loaded, quarantined, skipped, kinds = _load_fhir(batch, encoding)
-            reason = "; ".join(part for part in (reason, skipped_note(kinds)) if part) or None
-        elif entity is not None and entity.format == "jsonl":
-            read, loaded, quarantined, skipped = _load_jsonl(batch, entity, encoding)
-        else:
-            assert entity is not None
-            read, loaded, quarantined, skipped, extra = _load_csv(batch, entity, encoding)
-            reason = "; ".join(part for part in (reason, extra) if part) or None
-    except UnreadableFile as error:
-        batch.quarantine(
-            """select ? as entity, 0::bigint as _row_number, 'unreadable_file' as rule, ? as detail,
-                      null as original_values, ? as content_sha256""",
-            [entity.name if entity else None, f"{landed.relative_path}: {error.reason}", landed.sha256],
-        )
-        return result(0, 0, 0, 0, "rejected", error.reason, encoding)
+    if file_kind == "parquet":
+        assert entity is not None
+        read, loaded, quarantined, reason = _load_parquet(batch, entity)
+        status: Status = "loaded" if quarantined == 0 else "partial"
+        return result(read, loaded, quarantined, 0, status, reason, None)
+    encoding = detect_encoding(landed.path, batch.limits.source_encodings.get(landed.source))
+    reason = None if encoding == "utf-8" else f"decoded as {encoding}"
+    if is_fhir:
+        read, loaded, quarantined, skipped, kinds = _load_fhir(batch, encoding)
+        reason = "; ".join(part for part in (reason, skipped_note(kinds)) if part) or None
+    elif entity is not None and entity.format == "jsonl":
+        read, loaded, quarantined, skipped = _load_jsonl(batch, entity, encoding)
+    else:
+        assert entity is not None
+        read, loaded, quarantined, skipped, extra = _load_csv(batch, entity, encoding)
+        reason = "; ".join(part for part in (reason, extra) if part) or None
+        if read == 0:
+            return result(0, 0, 0, 0, "empty", "header only (no data rows)", encoding)
     status = "loaded" if quarantined == 0 else "partial"
     return result(read, loaded, quarantined, skipped, status, reason, encoding)

@@ -339,27 +339,25 @@ class _Outcome:
 
 
 def check_file_rejections(conn: duckdb.DuckDBPyConnection, settings: Settings, batches: list[str]) -> list[str]:
-    """Batch-level rule on the load: a file mostly quarantined, or rejected outright, stops the run."""
+    """Batch-level rule on the load: a file mostly quarantined stops the run. A file refused outright
+    (``rejected`` or ``deferred``) does not: the night goes on without it and run health ends it
+    degraded, naming the file (journey.quality.health, ``file_refused``)."""
     if not batches:
         return []
     _register_batches(conn, batches)
     rows = conn.execute(
         """select path, status, reason, rows_read, rows_quarantined from raw.load_manifest
            where batch_id in (select batch_id from _gate_batches)
-             and (status = 'rejected'
-                  or (rows_read >= ? and rows_quarantined > ? * rows_read))
+             and rows_read >= ? and rows_quarantined > ? * rows_read
            order by path""",
         [max(settings.thresholds.min_rows_for_share, 1), settings.thresholds.max_quarantine_share],
     ).fetchall()
     errors = []
-    for path, status, reason, read, quarantined in rows:
-        if status == "rejected":
-            errors.append(f"{path}: file rejected ({reason}) [rule: file_readable]")
-        else:
-            errors.append(
-                f"{path}: {quarantined} of {read} rows failed row-level rules, more than the "
-                f"{settings.thresholds.max_quarantine_share:.0%} allowed [rule: max_quarantine_share]"
-            )
+    for path, _status, _reason, read, quarantined in rows:
+        errors.append(
+            f"{path}: {quarantined} of {read} rows failed row-level rules, more than the "
+            f"{settings.thresholds.max_quarantine_share:.0%} allowed [rule: max_quarantine_share]"
+        )
     return errors
 
 

@@ -1,11 +1,15 @@
 """Run health: is the night as a whole trustworthy, beyond each check passing on its own?
 
-Five rules, read after the marts are built and checked (thresholds in ``Settings.thresholds``):
+Six rules, read after the marts are built and checked (thresholds in ``Settings.thresholds``):
 
 * ``files_not_loaded`` — discovery refused an entry under the landing root tonight (an unsupported
   compression, unknown format, wrong or unknown folder, bad drop-folder name, unreadable file,
   symlink, file still being written: ``raw.files_not_loaded`` of this run): the run ends
   **degraded**, naming each (journey.ingest.landing.REASONS).
+* ``file_refused`` — a file of tonight's load was refused whole (``rejected``: it cannot be read or
+  parsed; ``deferred``: it changed while it was read, vanished or is not readable, and is read again
+  next run): every other file loaded and is published, the run ends **degraded**, naming the file,
+  its rule and reason.
 
 * ``entity_rows_lost`` — of an entity's rows landed tonight, the share refused by ANY stage's rules
   (the loader's structural rules and the staging gate's row rules, from ``quarantine.rows``):
@@ -50,7 +54,11 @@ Outcome = Literal["fail", "degraded"]
 
 #: The loader's structural rules (journey.ingest.loader); every other quarantine rule is the staging gate's.
 LOAD_RULES = frozenset({"malformed_json", "not_a_json_object", "missing_resource_type", "malformed_csv_row",
-                        "unreadable_file"})
+                        "unreadable_file", "line_too_long", "too_deeply_nested",
+                        # file-level refusals (row 0 of a rejected file)
+                        "unknown_encoding", "corrupt_gzip", "no_header", "duplicate_column", "missing_column",
+                        "unterminated_quote", "not_readable", "vanished", "symlink_loop", "out_of_memory",
+                        "unparseable_file"})
 
 
 def refusing_stage(rule: str) -> str:
@@ -169,6 +177,21 @@ def files_not_loaded(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[Findi
         "files_not_loaded", "degraded", "discover", "landing",
         f"{len(rows)} landed {noun} not loaded: {named}{more}; `journey quarantine list` names each with its reason",
     )]
+def refused_files(conn: duckdb.DuckDBPyConnection, batches: list[str]) -> list[Finding]:
+    """``file_refused``: tonight's files the loader refused whole (one finding per file)."""
+    rows = conn.execute(
+        """select manifest.path, manifest.status, manifest.reason, manifest.source,
+                  (select any_value(rule) from quarantine.rows as q
+                   where q.batch_id = manifest.batch_id and q._row_number = 0) as rule
+           from raw.load_manifest as manifest
+           where batch_id in (select unnest(?::varchar[])) and status in ('rejected', 'deferred')
+           order by path""",
+        [list(batches)],
+    ).fetchall()
+    verb = {"rejected": "refused, the other files loaded", "deferred": "deferred to the next run"}
+    return [Finding("file_refused", "degraded", "load", str(source),
+                    f"{path}: {verb[status]} ({reason}; quarantine rule {rule or 'unreadable_file'})")
+            for path, status, reason, source, rule in rows]
 
 
 def entity_losses(conn: duckdb.DuckDBPyConnection, settings: Settings, batches: list[str]) -> list[Finding]:
@@ -180,6 +203,7 @@ def entity_losses(conn: duckdb.DuckDBPyConnection, settings: Settings, batches: 
     for entity, rule, n in conn.execute(
         """select entity, rule, count(*) from quarantine.rows
            where batch_id in (select batch_id from _health_batches) and replayed_at is null and entity is not null
+             and _row_number > 0  -- a file refused whole is file_refused's
            group by all order by 3 desc, 2"""
     ).fetchall():
         lost.setdefault(entity, []).append((refusing_stage(str(rule)), rule, int(n)))
@@ -263,8 +287,8 @@ def empty_marts(conn: duckdb.DuckDBPyConnection, settings: Settings) -> list[Fin
         for name in pair.entities:
             table = ENTITIES[name].table
             rows = _count(conn, f"select count(*) from raw.{quote_identifier(table)}") if table in raw else 0
-            rows += _count(conn, "select count(*) from quarantine.rows where entity = ? and replayed_at is null",
-                           [name])
+            rows += _count(conn, "select count(*) from quarantine.rows where entity = ? and replayed_at is null "
+                                 "and _row_number > 0", [name])  # a file refused whole delivered no rows
             if rows:
                 delivered[name] = rows
         if not delivered:
@@ -337,6 +361,7 @@ def check_run_health(
         now = stamp_after(conn)
         report = HealthReport()
         report.findings += files_not_loaded(conn, run_id)
+        report.findings += refused_files(conn, batches)
         report.findings += entity_losses(conn, settings, batches)
         report.findings += unmapped_codes(conn, settings, batches)
         report.findings += empty_marts(conn, settings)

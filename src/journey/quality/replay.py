@@ -25,12 +25,13 @@ import duckdb
 
 from journey.config import Settings
 from journey.ingest.entities import ENTITIES
+from journey.quality.health import LOAD_RULES
 from journey.warehouse.connection import connect_writer
 
 log = logging.getLogger(__name__)
 
 #: Rules the loader applies; their rows come back only with a corrected file.
-LOADER_RULES = ("malformed_json", "not_a_json_object", "missing_resource_type", "malformed_csv_row", "unreadable_file")
+LOADER_RULES = tuple(sorted(LOAD_RULES))
 
 
 @dataclass

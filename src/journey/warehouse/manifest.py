@@ -29,8 +29,9 @@ class ManifestEntry:
 
     @property
     def in_effect(self) -> bool:
-        """Not replaced by a later delivery of the same path."""
-        return self.status != "superseded"
+        """Loaded and not replaced by a later delivery of the same path (a ``deferred`` file changed
+        while it was read: nothing of it is loaded, the next run reads it again)."""
+        return self.status not in ("superseded", "deferred")
 
 
 _COLUMNS = "path, batch_id, sha256, status, cast(loaded_at as date)"

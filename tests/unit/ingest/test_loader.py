@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from journey.ingest.landing import discover
-from journey.ingest.loader import FileLoad, load_file
+from journey.config import Settings
+from journey.ingest.landing import LandedFile, discover
+from journey.ingest.loader import FileLoad, already_loaded, load_file
+from journey.ingest.readers import ReadLimits
+from journey.warehouse.manifest import ManifestEntry
 
 DAY = date(2026, 1, 5)
 PATIENT = {
@@ -217,3 +223,203 @@ def test_export_logs_and_operation_outcomes_are_skipped_with_their_kind(conn, tm
         ("export_1.ndjson", {"OperationOutcome": 1, "export_log": 1}),
         ("log.ndjson", {"export_log": 3}),
     ]
+
+
+# --- issue #21: one bad file never blocks the others; records, not lines; encodings; gzip ---------
+COMPLAINTS_HEADER = ("complaint_id,patient_id,encounter_id,department,received_at,first_response_at,resolved_at,"
+                     "category,channel,description\n")
+
+
+def _landed(tmp_path: Path, source: str, name: str, content: bytes) -> LandedFile:
+    """A LandedFile built by hand (discovery of these names is another slice's business)."""
+    folder = tmp_path / "landing" / source / DAY.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(content)
+    stat = path.stat()
+    return LandedFile(source=source, landing_date=DAY, path=path, relative_path=f"{source}/{DAY}/{name}",
+                      size_bytes=stat.st_size, sha256=hashlib.sha256(content).hexdigest())
+
+
+def _load(conn: duckdb.DuckDBPyConnection, landed: LandedFile) -> FileLoad:
+    return load_file(conn, landed, run_id="r1", loaded_at=datetime(2026, 1, 6))
+
+
+def _quarantine(conn: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
+    return conn.execute("select _row_number, rule from quarantine.rows order by 1, 2").fetchall()
+
+
+def _counts(result: FileLoad) -> tuple[int, int, int]:
+    return result.rows_read, result.rows_loaded, result.rows_quarantined
+
+
+def test_gzipped_ndjson_is_loaded_and_hashed_as_landed(conn, tmp_path: Path) -> None:
+    data = gzip.compress((json.dumps(ENCOUNTER) + "\n" + json.dumps({**ENCOUNTER, "id": "e2"}) + "\n").encode())
+    landed = _landed(tmp_path, "ehr", "Encounter.002.ndjson.gz", data)
+    result = _load(conn, landed)
+    assert (result.status, _counts(result)) == ("loaded", (2, 2, 0))
+    assert conn.execute("select resource_id from raw.ehr_encounter order by 1").fetchall() == [("e1",), ("e2",)]
+    assert conn.execute("select sha256 from raw.load_manifest").fetchone() == (hashlib.sha256(data).hexdigest(),)
+
+
+def test_gzipped_csv_is_loaded(conn, tmp_path: Path) -> None:
+    csv_text = COMPLAINTS_HEADER + "c1,p1,e1,emergency,2026-01-05 09:00,,,waiting,phone,slow\n"
+    result = _load(conn, _landed(tmp_path, "relations", "complaints.csv.gz", gzip.compress(csv_text.encode())))
+    assert (result.status, _counts(result)) == ("loaded", (1, 1, 0))
+
+
+def test_truncated_gzip_is_refused_and_nothing_of_it_loaded(conn, tmp_path: Path) -> None:
+    lines = "".join(json.dumps({**ENCOUNTER, "id": f"e{i}", "note": "x" * (i % 97)}) + "\n" for i in range(5000))
+    data = gzip.compress(lines.encode())
+    result = _load(conn, _landed(tmp_path, "ehr", "Encounter.ndjson.gz", data[: len(data) * 3 // 4]))
+    assert (result.status, _counts(result)) == ("rejected", (0, 0, 0)) and "gzip" in (result.reason or "")
+    assert conn.execute("select count(*) from raw.ehr_encounter").fetchone() == (0,)
+    assert _quarantine(conn) == [(0, "corrupt_gzip")]
+
+
+def test_header_only_csv_without_newline_is_empty_not_an_error(conn, tmp_path: Path) -> None:
+    result = _load(conn, _landed(tmp_path, "relations", "complaints.csv", COMPLAINTS_HEADER.rstrip("\n").encode()))
+    assert (result.status, _counts(result)) == ("empty", (0, 0, 0))
+    assert _quarantine(conn) == []
+
+
+def test_duplicated_header_name_refuses_the_file_naming_the_column(conn, tmp_path: Path) -> None:
+    text = "complaint_id,received_at,category,category\nc1,2026-01-05 09:00,waiting,other\n"
+    result = _load(conn, _landed(tmp_path, "relations", "complaints.csv", text.encode()))
+    assert result.status == "rejected" and "'category'" in (result.reason or "")
+    [(detail,)] = conn.execute("select detail from quarantine.rows where rule = 'duplicate_column'").fetchall()
+    assert detail.startswith(f"relations/{DAY}/complaints.csv: ") and "category" in detail
+
+
+def test_a_line_nested_20000_deep_is_quarantined_before_duckdb_parses_it(conn, tmp_path: Path) -> None:
+    deep = '{"resourceType":"Encounter","x":' + "[" * 20_000 + "]" * 20_000 + "}"
+    content = json.dumps(ENCOUNTER) + "\n" + deep + "\n" + json.dumps({**ENCOUNTER, "id": "e3"}) + "\n"
+    result = _load(conn, _landed(tmp_path, "ehr", "Encounter.ndjson", content.encode()))
+    assert (result.status, _counts(result)) == ("partial", (3, 2, 1))
+    assert _quarantine(conn) == [(2, "too_deeply_nested")]
+    [(detail, digest)] = conn.execute("select detail, content_sha256 from quarantine.rows").fetchall()
+    assert "64 levels" in detail and digest == hashlib.sha256(deep.encode()).hexdigest()
+
+
+def test_a_jsonl_line_over_the_size_limit_is_quarantined(conn, tmp_path: Path) -> None:
+    review = {"review_id": "r1", "rating": "4", "posted_at": "2026-01-05 11:00", "text": "fine"}
+    big = {**review, "review_id": "r2", "text": "x" * 3000}
+    content = json.dumps(review) + "\n" + json.dumps(big) + "\n"
+    landed = _landed(tmp_path, "relations", "reviews.jsonl", content.encode())
+    limits = ReadLimits(max_line_bytes=2048)
+    result = load_file(conn, landed, run_id="r1", loaded_at=datetime(2026, 1, 6), limits=limits)
+    assert (result.status, _counts(result)) == ("partial", (2, 1, 1))
+    assert _quarantine(conn) == [(2, "line_too_long")]
+
+
+def test_unterminated_quote_refuses_the_csv_never_merges_records(conn, tmp_path: Path) -> None:
+    text = (COMPLAINTS_HEADER + 'c1,p1,e1,emergency,2026-01-05 09:00,,,waiting,phone,"he said\n'
+            "c2,p1,e1,emergency,2026-01-05 10:00,,,waiting,phone,second\n"
+            "c3,p1,e1,emergency,2026-01-05 11:00,,,waiting,phone,third\n")
+    result = _load(conn, _landed(tmp_path, "relations", "complaints.csv", text.encode()))
+    assert (result.status, _counts(result)) == ("rejected", (0, 0, 0))
+    assert conn.execute("select count(*) from raw.relations_complaints").fetchone() == (0,)
+    assert _quarantine(conn) == [(0, "unterminated_quote")]
+
+
+def test_quoted_newlines_stay_one_record_and_rows_read_counts_records(conn, tmp_path: Path) -> None:
+    text = (COMPLAINTS_HEADER + 'c1,p1,e1,emergency,2026-01-05 09:00,,,waiting,phone,"waited\nthree hours"\n'
+            "c2,p1,e1,emergency\n"
+            'c3,p1,e1,emergency,2026-01-05 11:00,,,waiting,phone,"line one\nline two\nline three"\n')
+    result = _load(conn, _landed(tmp_path, "relations", "complaints.csv", text.encode()))
+    assert (result.status, _counts(result)) == ("partial", (3, 2, 1))  # 3 records over 6 lines
+    rows = conn.execute("select _row_number, complaint_id, description from raw.relations_complaints order by 1")
+    assert rows.fetchall() == [(1, "c1", "waited\nthree hours"), (3, "c3", "line one\nline two\nline three")]
+    assert _quarantine(conn) == [(2, "malformed_csv_row")]
+
+
+def test_latin1_csv_is_refused_not_published_as_mojibake(conn, tmp_path: Path) -> None:
+    text = COMPLAINTS_HEADER + "c1,p1,e1,emergency,2026-01-05 09:00,,,waiting,phone,Frau Müller wartete\n"
+    result = _load(conn, _landed(tmp_path, "relations", "complaints.csv", text.encode("latin-1")))
+    assert result.status == "rejected" and "GB18030" in (result.reason or "") and "UTF-8" in (result.reason or "")
+    assert conn.execute("select count(*) from raw.relations_complaints").fetchone() == (0,)
+    assert "黮" not in _all_text(conn)
+    assert _quarantine(conn) == [(0, "unknown_encoding")]
+
+
+def test_a_file_without_read_permission_is_deferred_as_not_readable(conn, tmp_path: Path, monkeypatch) -> None:
+    landed = _landed(tmp_path, "ehr", "Encounter.ndjson", (json.dumps(ENCOUNTER) + "\n").encode())
+    opened = Path.open
+
+    def denied(self: Path, *args, **kwargs):  # chmod 000 does not stop root, which runs these tests
+        if self == landed.path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return opened(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", denied)
+    result = _load(conn, landed)
+    assert result.status == "deferred" and "not_readable" in (result.reason or "")
+    assert "timeout" not in (result.reason or "").lower()
+    assert _quarantine(conn) == [(0, "not_readable")]
+    assert not already_loaded(conn, landed), "read again next run"
+    monkeypatch.setattr(Path, "open", opened)
+    again = _load(conn, landed)
+    assert (again.status, _counts(again)) == ("loaded", (1, 1, 0))
+    assert _quarantine(conn) == [], "the deferral's record is replaced by the load"
+    assert conn.execute("select status from raw.load_manifest").fetchall() == [("loaded",)]
+
+
+def test_a_file_that_grows_while_it_is_read_is_deferred_and_nothing_loaded(conn, tmp_path: Path, monkeypatch) -> None:
+    import journey.ingest.loader as loader
+
+    landed = _landed(tmp_path, "ehr", "Encounter.ndjson", (json.dumps(ENCOUNTER) + "\n").encode())
+    stage = loader._stage_lines
+
+    def appending(batch, encoding):
+        counted = stage(batch, encoding)
+        with landed.path.open("ab") as handle:  # the export is still writing it
+            handle.write((json.dumps({**ENCOUNTER, "id": "e2"}) + "\n").encode())
+        return counted
+
+    monkeypatch.setattr(loader, "_stage_lines", appending)
+    result = _load(conn, landed)
+    assert (result.status, _counts(result)) == ("deferred", (0, 0, 0))
+    assert "changed_while_reading" in (result.reason or "")
+    assert conn.execute("select count(*) from raw.ehr_encounter").fetchone() == (0,)
+    assert not already_loaded(conn, landed)
+    entry = ManifestEntry(f"ehr/{DAY}/Encounter.ndjson", result.batch_id, landed.sha256, "deferred", DAY, "")
+    assert not entry.in_effect, "plan_run does not count it as done"
+
+
+def test_an_arrow_or_duckdb_error_or_out_of_memory_refuses_only_that_file(conn, tmp_path: Path, monkeypatch) -> None:
+    import journey.ingest.loader as loader
+
+    bad = _landed(tmp_path, "ehr", "Encounter.ndjson", (json.dumps(ENCOUNTER) + "\n").encode())
+    good = _landed(tmp_path, "ehr", "Patient.ndjson", (json.dumps(PATIENT) + "\n").encode())
+    load_fhir = loader._load_fhir
+
+    def exhausting(batch, encoding):
+        if batch.landed.path == bad.path:
+            load_fhir(batch, encoding)  # its rows were inserted: they must not stay
+            raise duckdb.OutOfMemoryException("could not allocate block of size 256 KiB")
+        return load_fhir(batch, encoding)
+
+    monkeypatch.setattr(loader, "_load_fhir", exhausting)
+    refused, loaded = _load(conn, bad), _load(conn, good)
+    assert refused.status == "rejected" and "OutOfMemory" in (refused.reason or "")
+    assert conn.execute("select count(*) from raw.ehr_encounter").fetchone() == (0,)
+    assert (loaded.status, _counts(loaded)) == ("loaded", (1, 1, 0))
+    assert _quarantine(conn) == [(0, "out_of_memory")]
+
+
+def test_a_declared_source_encoding_decodes_big5_deliberately(conn, tmp_path: Path) -> None:
+    text = COMPLAINTS_HEADER + "c1,p1,e1,emergency,2026-01-05 09:00,,,waiting,phone,急診科 等候時間太長\n"
+    landed = _landed(tmp_path, "relations", "complaints.csv", text.encode("big5"))
+    assert _load(conn, landed).status == "rejected", "without the declaration Big5 is not guessed"
+    conn.execute("delete from raw.load_manifest")
+    limits = ReadLimits(source_encodings=Settings(source_encodings={"relations": "big5"}).source_encodings)
+    result = load_file(conn, landed, run_id="r1", loaded_at=datetime(2026, 1, 6), limits=limits)
+    assert (result.status, result.encoding, _counts(result)) == ("loaded", "big5", (1, 1, 0))
+    assert conn.execute("select description from raw.relations_complaints").fetchone() == ("急診科 等候時間太長",)
+
+
+def test_a_declared_source_encoding_must_be_known() -> None:
+    with pytest.raises(ValueError, match="unknown encoding"):
+        Settings(source_encodings={"relations": "klingon"})
+    with pytest.raises(ValueError, match="unknown source"):
+        Settings(source_encodings={"pharmacy": "gbk"})
