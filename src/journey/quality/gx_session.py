@@ -15,7 +15,6 @@ from typing import Any
 
 import pandas as pd
 
-
 #: every failing row's index (the gate quarantines by it), no failing value rendered or kept
 _RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0, "return_unexpected_index_query": False}
 
