@@ -227,7 +227,7 @@ def test_a_code_outside_its_list_is_published_as_null_with_a_reason_never_as_tex
         f"c1,p1,e1,emergency,2026-01-05 09:00,,,{PHONE},phone,slow",
         "c2,p1,e1,ED-LOCAL,2026-01-05 09:00,,,Waiting,fax,slow",
         "c3,p1,e1,emergency,0001-01-01 09:00,,,waiting,phone,year 1",
-        "c4,p1,e1,emergency,9999-12-31 09:00,,,waiting,phone,year 9999",
+        f"c4,p1,e1,emergency,9999-12-31 09:00,,,{PHONE},phone,year 9999",
     ])
     reviews = "".join(json.dumps(review) + "\n" for review in [
         {"review_id": "r1", "platform": "google", "department": EMAIL, "rating": 2, "posted_at": "2026-01-05 10:00"},
@@ -259,12 +259,22 @@ def test_a_code_outside_its_list_is_published_as_null_with_a_reason_never_as_tex
         assert months == [(2026,)]
         failed = conn.execute("select rule, unexpected_count from ops.dq_results where not success order by 1"
                               ).fetchall()
-        assert failed == [("complaint_category_known", 1), ("complaint_channel_known", 1),
+        for needle in ("myspace", "fax"):  # unknown codes are not published past raw
+            assert conn.execute("select count(*) from marts.fct_complaints t, marts.fct_reviews r "
+                                "where cast(t as varchar) like ? or cast(r as varchar) like ?",
+                                [f"%{needle}%", f"%{needle}%"]).fetchone() == (0,)
+        # c1 and c4 hold the phone as category (c4 is then refused for its year)
+        assert failed == [("complaint_category_known", 2), ("complaint_channel_known", 1),
                           ("review_department_known", 1), ("review_platform_known", 1), ("values_readable", 2)]
-        for needle in (PHONE, EMAIL, "myspace", "fax"):
+        # c4 (quarantined) also held the phone: scrubbed at load like free text, so raw and
+        # quarantine.rows.original_values never hold it either
+        assert conn.execute("select original_values like '%[phone]%' from quarantine.rows "
+                            "where _row_number = 4").fetchone() == (True,)
+        for needle in (PHONE, EMAIL):
             for table, in conn.execute(
                     "select table_schema || '.' || table_name from information_schema.tables "
-                    "where table_schema in ('staging', 'intermediate', 'marts', 'ops')").fetchall():
+                    "where table_schema in ('raw', 'quarantine', 'staging', 'intermediate', 'marts', 'ops')"
+                    ).fetchall():
                 text = conn.execute(f"select count(*) from {table} t where cast(t as varchar) like ?",
                                     [f"%{needle}%"]).fetchone()
                 assert text == (0,), f"{needle} in {table}"
