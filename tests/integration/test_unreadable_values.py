@@ -7,44 +7,26 @@ Each fixture row is one case; the expected quarantine rules are counted by hand 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+from test_quality_gate import DAY
+from test_quality_gate import _load as _land  # loader → raw, then the real dbt run of staging
 
 from journey.config import Settings
 from journey.errors import ValidationFailed
-from journey.ingest.landing import discover
-from journey.ingest.loader import load_file
 from journey.quality import gate
 from journey.quality.gate import Suite, validate_stage
-from journey.runs import open_work
-from journey.transform.dbt import STAGING_BUILD_ARGS, run_dbt
+from journey.transform.dbt import run_dbt
 
 pytestmark = pytest.mark.slow
-DAY = date(2026, 1, 5)
 COMPLAINT_HEADER = ("complaint_id,patient_id,encounter_id,department,received_at,first_response_at,resolved_at,"
                     "category,channel,description\n")
 PHONE = "13812345678"
 EMAIL = "zhang.wei@example.com"
-
-
-def _land(settings: Settings, files: dict[str, str]) -> list[str]:
-    """Write the files, load them into raw and build staging; the batch ids."""
-    for relative, content in files.items():
-        path = settings.landing_dir / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-    conn = open_work(settings, settings.work_path)
-    try:
-        batches = [load_file(conn, landed, run_id="r1", loaded_at=datetime(2026, 1, 6)).batch_id
-                   for landed in discover(settings.landing_dir, [DAY])]
-    finally:
-        conn.close()
-    run_dbt(settings, settings.work_path, *STAGING_BUILD_ARGS)
-    return batches
 
 
 def _quarantined(settings: Settings, like: str) -> list[tuple[int, str]]:
