@@ -3,20 +3,63 @@
   * Every `*_at` column is a naive `timestamp` in UTC.
   * FHIR dateTime/instant values carry an offset (`Z`, `+08:00`): converted to UTC.
   * CSV/JSONL values (and FHIR dates without a time) carry none: read as hospital local time
-    (`var('timezone')`) and converted to UTC.
-  Unparseable text becomes NULL (the quality gates report it before it reaches raw).
+    (`var('timezone')`) and converted to UTC. A FHIR dateTime with a time but no offset (FHIR says it
+    SHALL have one; many EHR exports omit it) is read the same way, as hospital local time.
+  * FHIR partial dates (`2026`, `2026-01`) are valid dateTimes: read as the first day of the period,
+    local midnight (the precision is the export's, not journey's).
+  * A value is read only when it *parses* (parse_time: ISO 8601, the forms above) and lies in the
+    plausible window [var earliest_plausible_date, var latest_plausible_date] (journey's
+    thresholds.*_plausible_date). Anything else present is NULL in the column and named in the row's
+    `unreadable_values` (time_problem: `unparseable_time:<field>` / `implausible_time:<field>`), which
+    the staging gate quarantines: a value that cannot be read is refused, never published as NULL.
+    Absent (empty) values stay NULL. One definition (parse_time) serves the cast and the flag.
 -#}
 
-{#- The instant as a naive UTC timestamp: its microseconds since the epoch (`epoch_us` of a
-    timestamptz is the UTC instant's), the same value as `timezone('UTC', instant)` without an ICU
-    calendar conversion per row (staging converts every FHIR time of every Slot snapshot: 28 % less
-    time for the conversions, 12-15 % of stg_ehr__slots' build). -#}
-{% macro to_utc(text_expression) -%}
-    make_timestamp(epoch_us(case
+{#- ISO 8601 as FHIR writes it: `YYYY`, `YYYY-MM`, `YYYY-MM-DD`, or a date and `hh:mm[:ss[.f…]]`
+    (after `T` or a space), optionally `Z` or an offset `±hh:mm` / `±hhmm` (a space before it is
+    tolerated). A leap second (`:60`), `24:00`, a US/European date or a time without a date do not
+    parse. -#}
+{% macro iso_time_pattern() -%}
+    '[0-9]{4}(-[0-9]{2}(-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)? ?(Z|[+-][0-9]{2}:?[0-9]{2})?)?)?)?'
+{%- endmacro %}
+
+{#- The text as a naive UTC timestamp when it parses (see above), else NULL; the window is not
+    applied here (to_utc). The instant's microseconds since the epoch (`epoch_us` of a timestamptz is
+    the UTC instant's) give the same value as `timezone('UTC', instant)` without an ICU calendar
+    conversion per row (staging converts every FHIR time of every Slot snapshot: 28 % less time for the
+    conversions, 12-15 % of stg_ehr__slots' build). -#}
+{% macro parse_time(text_expression) -%}
+    case when regexp_full_match(trim({{ text_expression }}), {{ iso_time_pattern() }})
+              and not regexp_matches(trim({{ text_expression }}), '[T ]24:')
+    then make_timestamp(epoch_us(case
         when regexp_matches(trim({{ text_expression }}), '(Z|[+-][0-9]{2}:?[0-9]{2})$')
             then try_cast(trim({{ text_expression }}) as timestamptz)
-        else timezone('{{ var("timezone") }}', try_cast(trim({{ text_expression }}) as timestamp))
-    end))
+        else timezone('{{ var("timezone") }}', try_cast(case length(trim({{ text_expression }}))
+            when 4 then trim({{ text_expression }}) || '-01-01'
+            when 7 then trim({{ text_expression }}) || '-01'
+            else trim({{ text_expression }}) end as timestamp))
+    end)) end
+{%- endmacro %}
+
+{#- Whether a parsed UTC timestamp lies in the plausible window (bounds inclusive). -#}
+{% macro in_plausible_window(timestamp_expression) -%}
+    ({{ timestamp_expression }} between timestamp '{{ var("earliest_plausible_date") }}'
+                                    and timestamp '{{ var("latest_plausible_date") }}')
+{%- endmacro %}
+
+{#- The time journey reads: parsed and in the plausible window, else NULL (time_problem says why). -#}
+{% macro to_utc(text_expression) -%}
+    (case when {{ in_plausible_window(parse_time(text_expression)) }} then {{ parse_time(text_expression) }} end)
+{%- endmacro %}
+
+{#- Why a present time is not read, as a quarantine rule naming its source field; NULL when it is
+    read or absent (empty). -#}
+{% macro time_problem(text_expression, field) -%}
+    case
+        when nullif(trim({{ text_expression }}), '') is null then null
+        when {{ parse_time(text_expression) }} is null then 'unparseable_time:{{ field }}'
+        when not {{ in_plausible_window(parse_time(text_expression)) }} then 'implausible_time:{{ field }}'
+    end
 {%- endmacro %}
 
 {#- A UTC timestamp shown in hospital local time (naive timestamp). -#}

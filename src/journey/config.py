@@ -10,10 +10,11 @@ from __future__ import annotations
 import codecs
 import os
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from journey.errors import ConfigError
@@ -41,6 +42,16 @@ class Thresholds(BaseModel):
         default=0, ge=0,
         description="De-identified exports shift dates this many days into the future: the not-in-future "
         "rules compare against now + this shift + future_tolerance_minutes (0 for a live hospital feed).",
+    )
+    earliest_plausible_date: date = Field(
+        default=date(2000, 1, 1),
+        description="Timestamps and dates before this day (UTC) are implausible: staging refuses the row "
+        "(implausible_time:<field>), so a year-0001 value never reaches a mart.",
+    )
+    latest_plausible_date: date = Field(
+        default=date(2200, 1, 1),
+        description="Timestamps and dates after this day (UTC) are implausible, scheduled times included "
+        "(an appointment in 9999); event times are also held to now + date_shift_days + future_tolerance_minutes.",
     )
     volume_band_days: int = Field(default=28, description="Trailing days the volume band is learned from.")
     volume_band_factor: float = Field(
@@ -91,6 +102,16 @@ class Thresholds(BaseModel):
         default=0.25, ge=0, le=1,
         description="Coverage below the baseline by more than this (a share, 0.25 = 25 points) ends the run degraded.",
     )
+
+
+    @model_validator(mode="after")
+    def _plausible_window(self) -> Thresholds:
+        # pandas (the GX gate's frames) holds nanosecond timestamps of 1677-09-22 .. 2262-04-11 only
+        if not date(1678, 1, 1) <= self.earliest_plausible_date < self.latest_plausible_date <= date(2262, 1, 1):
+            raise ValueError(
+                "thresholds: need 1678-01-01 <= earliest_plausible_date < latest_plausible_date <= 2262-01-01"
+            )
+        return self
 
 
 class Timeouts(BaseModel):

@@ -19,12 +19,20 @@ renamed as (
     select
         {{ clean_text('campaign_id') }} as campaign_id,
         {{ clean_text('name') }} as campaign_name,
-        lower({{ clean_text('type') }}) as campaign_type,
-        lower({{ clean_text('channel') }}) as channel_code,
-        lower({{ clean_text('department') }}) as department_code,
-        try_cast({{ clean_text('start_date') }} as date) as start_date,
-        try_cast({{ clean_text('end_date') }} as date) as end_date,
-        try_cast({{ clean_text('budget') }} as decimal(18, 2)) as budget_amount,
+        {{ known_code('type', 'campaign_type') }} as campaign_type,
+        {{ code_null_reason('type', 'campaign_type') }} as campaign_type_null_reason,
+        {{ known_code('channel', 'channels') }} as channel_code,
+        {{ code_null_reason('channel', 'channels') }} as channel_null_reason,
+        {{ known_code('department', 'departments', 'department') }} as department_code,
+        {{ code_null_reason('department', 'departments', 'department') }} as department_null_reason,
+        {{ to_date('start_date') }} as start_date,
+        {{ to_date('end_date') }} as end_date,
+        {{ parse_decimal('budget') }} as budget_amount,
+        {{ unreadable_values([
+            date_problem('start_date', 'start_date'),
+            date_problem('end_date', 'end_date'),
+            decimal_problem('budget', 'budget'),
+        ]) }} as unreadable_values,
         {{ lineage_columns() }}
 
     from source

@@ -18,12 +18,14 @@ renamed as (
 
     select
         {{ clean_text('touch_id') }} as touch_id,
-        {{ to_utc(clean_text('ts')) }} as touched_at,
+        {{ to_utc('ts') }} as touched_at,
         {{ clean_text('anonymous_id') }} as anonymous_id,
         {{ clean_text('patient_id') }} as patient_key,
-        lower({{ clean_text('channel') }}) as channel_code,
+        {{ known_code('channel', 'channels') }} as channel_code,
+        {{ code_null_reason('channel', 'channels') }} as channel_null_reason,
         {{ clean_text('campaign_id') }} as campaign_id,
         lower({{ clean_text('action') }}) as touch_action,
+        {{ unreadable_values([time_problem('ts', 'ts')]) }} as unreadable_values,
         {{ lineage_columns() }}
 
     from source

@@ -2,6 +2,13 @@
 -- meta.lastUpdated wins). A cancellation's time is the cancelled version's meta.lastUpdated.
 {{ config(pre_hook="{{ fhir_staging_hook('ehr', 'ehr_appointment', 'Appointment', 'appointment_id') }}") }}
 -- Incremental by appointment_id (macros/staging.sql, "Incremental staging").
+{%- set booking_channel -%}
+    list_filter(
+        json_extract(resource, '$.extension[*]'),
+        lambda extension: extension ->> '$.url'
+            = 'https://journey.example/fhir/StructureDefinition/booking-channel'
+    )[1] ->> '$.valueCode'
+{%- endset %}
 with
 
 latest as (
@@ -18,7 +25,10 @@ renamed as (
         {{ to_utc("resource ->> '$.created'") }} as booked_at,
         {{ to_utc("resource ->> '$.start'") }} as start_at,
         {{ to_utc("resource ->> '$.end'") }} as end_at,
-        {{ clean_text("resource ->> '$.serviceType[0].coding[0].code'") }} as department_code,
+        {{ known_code("resource ->> '$.serviceType[0].coding[0].code'", 'departments', 'department') }}
+            as department_code,
+        {{ code_null_reason("resource ->> '$.serviceType[0].coding[0].code'", 'departments', 'department') }}
+            as department_null_reason,
         -- by id, else by a conditional reference `Patient?identifier=` keyed at load, resolved against
         -- the Patients loaded so far (stg_ehr__patient_identifiers)
         coalesce(
@@ -46,14 +56,15 @@ renamed as (
         ) as practitioner_id,
         {{ fhir_reference_id("resource ->> '$.slot[0].reference'", 'Slot') }} as slot_id,
         lower({{ clean_text("resource ->> '$.cancelationReason.coding[0].code'") }}) as cancellation_reason_code,
-        lower(
-            list_filter(
-                json_extract(resource, '$.extension[*]'),
-                lambda extension: extension ->> '$.url'
-                    = 'https://journey.example/fhir/StructureDefinition/booking-channel'
-            )[1] ->> '$.valueCode'
-        ) as booking_channel_code,
+        {{ known_code(booking_channel, 'channels') }} as booking_channel_code,
+        {{ code_null_reason(booking_channel, 'channels') }} as booking_channel_null_reason,
         last_updated_at,
+        {{ unreadable_values([
+            time_problem("resource ->> '$.created'", 'created'),
+            time_problem("resource ->> '$.start'", 'start'),
+            time_problem("resource ->> '$.end'", 'end'),
+            time_problem("resource ->> '$.meta.lastUpdated'", 'meta.lastUpdated'),
+        ]) }} as unreadable_values,
         {{ lineage_columns() }}
 
     from latest

@@ -33,6 +33,10 @@ final as (
         lower(element ->> '$.status') as location_status,
         {{ to_utc("element ->> '$.period.start'") }} as period_start_at,
         {{ to_utc("element ->> '$.period.end'") }} as period_end_at,
+        {{ unreadable_values([
+            time_problem("element ->> '$.period.start'", 'location[].period.start'),
+            time_problem("element ->> '$.period.end'", 'location[].period.end'),
+        ]) }} as unreadable_values,
         {{ lineage_columns() }}
 
     from elements

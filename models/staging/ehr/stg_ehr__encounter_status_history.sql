@@ -24,6 +24,10 @@ final as (
         lower(element ->> '$.status') as encounter_status,
         {{ to_utc("element ->> '$.period.start'") }} as period_start_at,
         {{ to_utc("element ->> '$.period.end'") }} as period_end_at,
+        {{ unreadable_values([
+            time_problem("element ->> '$.period.start'", 'statusHistory[].period.start'),
+            time_problem("element ->> '$.period.end'", 'statusHistory[].period.end'),
+        ]) }} as unreadable_values,
         {{ lineage_columns() }}
 
     from elements

@@ -157,6 +157,11 @@ final as (
             when discharge_disposition_category is null then 'disposition_unmapped'
         end as discharge_disposition_null_reason,
         last_updated_at,
+        {{ unreadable_values([
+            time_problem("resource ->> '$.period.start'", 'period.start'),
+            time_problem("resource ->> '$.period.end'", 'period.end'),
+            time_problem("resource ->> '$.meta.lastUpdated'", 'meta.lastUpdated'),
+        ]) }} as unreadable_values,
         {{ lineage_columns() }}
 
     from mapped

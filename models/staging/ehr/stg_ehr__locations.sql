@@ -75,6 +75,8 @@ final as (
         {{ fhir_reference_id("latest.resource ->> '$.managingOrganization.reference'", 'Organization') }}
             as managing_organization_id,
         latest.last_updated_at,
+        {{ unreadable_values([time_problem("latest.resource ->> '$.meta.lastUpdated'", 'meta.lastUpdated')]) }}
+            as unreadable_values,
         {{ lineage_columns('latest') }}
 
     from latest

@@ -17,6 +17,8 @@ final as (
         try_cast(resource ->> '$._journey.birthYear' as integer) as birth_year,
         {{ clean_text("resource ->> '$._journey.region'") }} as region,
         last_updated_at,
+        {{ unreadable_values([time_problem("resource ->> '$.meta.lastUpdated'", 'meta.lastUpdated')]) }}
+            as unreadable_values,
         {{ lineage_columns() }}
 
     from latest

@@ -3,6 +3,8 @@
 {%- set hcahps_items = hcahps_items() %}
 {{ config(pre_hook="{{ fhir_staging_hook('ehr', 'ehr_questionnaire_response', 'QuestionnaireResponse', 'response_id') }}") }}
 -- Incremental by response_id (macros/staging.sql, "Incremental staging").
+{%- set nps_answer = "list_filter(items, lambda item: item ->> '$.linkId' = 'nps')[1] ->> '$.answer[0].valueInteger'" %}
+{%- set overall_answer = "list_filter(items, lambda item: item ->> '$.linkId' = 'overall')[1] ->> '$.answer[0].valueInteger'" %}
 with
 
 latest as (
@@ -30,14 +32,8 @@ final as (
         {{ fhir_reference_id("resource ->> '$.encounter.reference'", 'Encounter') }} as encounter_id,
         {{ fhir_reference_id("resource ->> '$.subject.reference'", 'Patient') }} as patient_key,
         {{ to_utc("resource ->> '$.authored'") }} as authored_at,
-        try_cast(
-            list_filter(items, lambda item: item ->> '$.linkId' = 'nps')[1] ->> '$.answer[0].valueInteger'
-            as integer
-        ) as nps_score,
-        try_cast(
-            list_filter(items, lambda item: item ->> '$.linkId' = 'overall')[1] ->> '$.answer[0].valueInteger'
-            as integer
-        ) as overall_rating,
+        {{ parse_integer(nps_answer) }} as nps_score,
+        {{ parse_integer(overall_answer) }} as overall_rating,
         {%- for item in hcahps_items %}
         lower(
             list_filter(items, lambda item: item ->> '$.linkId' = '{{ item }}')[1]
@@ -47,6 +43,12 @@ final as (
         list_filter(items, lambda item: item ->> '$.linkId' = 'comment')[1] ->> '$.answer[0].valueString'
             as comment_text,
         last_updated_at,
+        {{ unreadable_values([
+            time_problem("resource ->> '$.authored'", 'authored'),
+            time_problem("resource ->> '$.meta.lastUpdated'", 'meta.lastUpdated'),
+            integer_problem(nps_answer, 'item[nps].answer[0].valueInteger'),
+            integer_problem(overall_answer, 'item[overall].answer[0].valueInteger'),
+        ]) }} as unreadable_values,
         {{ lineage_columns() }}
 
     from items_extracted

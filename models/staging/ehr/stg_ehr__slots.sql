@@ -47,6 +47,11 @@ renamed as (
         {{ clean_text("field[5]") }} as department_code,
         {{ fhir_reference_id("field[6]", 'Schedule') }} as schedule_id,
         {{ to_utc("field[7]") }} as snapshot_at,
+        {{ unreadable_values([
+            time_problem("field[3]", 'start'),
+            time_problem("field[4]", 'end'),
+            time_problem("field[7]", 'meta.lastUpdated'),
+        ]) }} as unreadable_values,
         {{ lineage_columns() }}
 
     from parsed

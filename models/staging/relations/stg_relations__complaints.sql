@@ -20,13 +20,21 @@ renamed as (
         {{ clean_text('complaint_id') }} as complaint_id,
         {{ clean_text('patient_id') }} as patient_key,
         {{ clean_text('encounter_id') }} as encounter_id,
-        lower({{ clean_text('department') }}) as department_code,
-        {{ to_utc(clean_text('received_at')) }} as received_at,
-        {{ to_utc(clean_text('first_response_at')) }} as first_response_at,
-        {{ to_utc(clean_text('resolved_at')) }} as resolved_at,
-        lower({{ clean_text('category') }}) as complaint_category,
-        lower({{ clean_text('channel') }}) as complaint_channel,
+        {{ known_code('department', 'departments', 'department') }} as department_code,
+        {{ code_null_reason('department', 'departments', 'department') }} as department_null_reason,
+        {{ to_utc('received_at') }} as received_at,
+        {{ to_utc('first_response_at') }} as first_response_at,
+        {{ to_utc('resolved_at') }} as resolved_at,
+        {{ known_code('category', 'complaint_category') }} as complaint_category,
+        {{ code_null_reason('category', 'complaint_category') }} as complaint_category_null_reason,
+        {{ known_code('channel', 'complaint_channel') }} as complaint_channel,
+        {{ code_null_reason('channel', 'complaint_channel') }} as complaint_channel_null_reason,
         {{ clean_text('description') }} as description_text,
+        {{ unreadable_values([
+            time_problem('received_at', 'received_at'),
+            time_problem('first_response_at', 'first_response_at'),
+            time_problem('resolved_at', 'resolved_at'),
+        ]) }} as unreadable_values,
         {{ lineage_columns() }}
 
     from source

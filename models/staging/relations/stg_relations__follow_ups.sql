@@ -18,11 +18,18 @@ renamed as (
     select
         {{ clean_text('follow_up_id') }} as follow_up_id,
         {{ clean_text('encounter_id') }} as encounter_id,
-        try_cast({{ clean_text('planned_day') }} as integer) as planned_day,
-        {{ to_utc(clean_text('planned_at')) }} as planned_at,
-        {{ to_utc(clean_text('attempted_at')) }} as attempted_at,
-        {{ to_utc(clean_text('completed_at')) }} as completed_at,
-        lower({{ clean_text('outcome') }}) as outcome,
+        {{ parse_integer('planned_day') }} as planned_day,
+        {{ to_utc('planned_at') }} as planned_at,
+        {{ to_utc('attempted_at') }} as attempted_at,
+        {{ to_utc('completed_at') }} as completed_at,
+        {{ known_code('outcome', 'follow_up_outcome') }} as outcome,
+        {{ code_null_reason('outcome', 'follow_up_outcome') }} as outcome_null_reason,
+        {{ unreadable_values([
+            integer_problem('planned_day', 'planned_day'),
+            time_problem('planned_at', 'planned_at'),
+            time_problem('attempted_at', 'attempted_at'),
+            time_problem('completed_at', 'completed_at'),
+        ]) }} as unreadable_values,
         {{ lineage_columns() }}
 
     from source

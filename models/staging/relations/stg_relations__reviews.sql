@@ -17,11 +17,17 @@ renamed as (
 
     select
         {{ clean_text('review_id') }} as review_id,
-        lower({{ clean_text('platform') }}) as review_platform,
-        lower({{ clean_text('department') }}) as department_code,
-        try_cast({{ clean_text('rating') }} as integer) as rating,
+        {{ known_code('platform', 'review_platform') }} as review_platform,
+        {{ code_null_reason('platform', 'review_platform') }} as review_platform_null_reason,
+        {{ known_code('department', 'departments', 'department') }} as department_code,
+        {{ code_null_reason('department', 'departments', 'department') }} as department_null_reason,
+        {{ parse_integer('rating') }} as rating,
         {{ clean_text('text') }} as review_text,
-        {{ to_utc(clean_text('posted_at')) }} as posted_at,
+        {{ to_utc('posted_at') }} as posted_at,
+        {{ unreadable_values([
+            integer_problem('rating', 'rating'),
+            time_problem('posted_at', 'posted_at'),
+        ]) }} as unreadable_values,
         {{ lineage_columns() }}
 
     from source

@@ -38,6 +38,9 @@ class Entity:
     patient_columns: tuple[str, ...] = ()
     #: CSV/JSONL: free-text columns scrubbed of phones, ID numbers and e-mails at load.
     free_text_columns: tuple[str, ...] = ()
+    #: CSV/JSONL: coded columns, scrubbed the same way: a code never holds a phone or an ID, but a
+    #: person may type one into the field (staging then publishes the code NULL, code_not_in_list).
+    coded_columns: tuple[str, ...] = ()
     #: FHIR QuestionnaireResponse items whose valueString is free text (scrubbed at load).
     free_text_link_ids: tuple[str, ...] = field(default=())
 
@@ -70,6 +73,7 @@ _FILES = [
         "csv",
         ("campaign_id",),
         columns=("campaign_id", "name", "type", "channel", "department", "start_date", "end_date", "budget"),
+        coded_columns=("type", "channel", "department"),
     ),
     Entity(
         "touches",
@@ -79,6 +83,7 @@ _FILES = [
         ("touch_id", "ts", "anonymous_id", "channel", "action"),
         columns=("touch_id", "ts", "anonymous_id", "patient_id", "channel", "campaign_id", "action"),
         patient_columns=("patient_id",),
+        coded_columns=("channel", "action"),
     ),
     Entity(
         "follow_ups",
@@ -95,6 +100,7 @@ _FILES = [
             "completed_at",
             "outcome",
         ),
+        coded_columns=("outcome",),
     ),
     Entity(
         "complaints",
@@ -116,6 +122,7 @@ _FILES = [
         ),
         patient_columns=("patient_id",),
         free_text_columns=("description",),
+        coded_columns=("department", "category", "channel"),
     ),
     Entity(
         "reviews",
@@ -125,6 +132,7 @@ _FILES = [
         ("review_id", "rating", "posted_at"),
         columns=("review_id", "platform", "department", "rating", "text", "posted_at"),
         free_text_columns=("text",),
+        coded_columns=("platform", "department"),
     ),
 ]
 

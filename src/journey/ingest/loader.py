@@ -488,7 +488,7 @@ def _text_values(entity: Entity) -> list[tuple[str, str]]:
         ref = f'"{column}"'
         if column in entity.patient_columns:
             values.append((column, f"journey_key({ref})"))
-        elif column in entity.free_text_columns:
+        elif column in entity.free_text_columns or column in entity.coded_columns:
             values.append((column, f"journey_scrub({ref})"))
         else:
             values.append((column, ref))

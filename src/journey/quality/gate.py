@@ -4,7 +4,10 @@ Suites are committed JSON in ``expectations/<stage>/<table>.json``; each expecta
 its ``severity`` (``error`` / ``warn``) and ``level`` (``row`` / ``batch``):
 
 * row-level error  → the failing rows move from ``raw`` to ``quarantine.rows`` with the rule, and the
-  manifest's counts move with them (read = loaded + quarantined still holds);
+  manifest's counts move with them (read = loaded + quarantined still holds); with ``meta.rule_column``
+  each row's rule is that column's first word (``unreadable_values``: ``unparseable_time:received_at``);
+* a check that raises, or a row-level error whose failing rows cannot be named, fails closed: it stops
+  the run like a batch-level error (never recorded as passed or as "unknown");
 * batch-level error → ValidationFailed naming file and rule: the run stops before publish;
 * warn → recorded in ``ops.dq_results``, the run continues.
 
@@ -312,8 +315,15 @@ class _Outcome:
     elements: int = 0
     observed: Any = None
     places: list[str] = field(default_factory=list)
+    #: why the check could not judge the rows (it raised), or its failing rows could not be named
+    unjudged: str | None = None
 
     def add(self, frame: pd.DataFrame, result: Any, limit: int = 3) -> None:
+        raised = _raised(result)
+        if raised is not None:
+            self.success = False
+            self.unjudged = self.unjudged or f"the check raised {raised}"
+            return
         value = result.result.get("observed_value")
         if self.elements == 0 or (self.success and not result.success):
             self.observed = value
@@ -330,12 +340,25 @@ class _Outcome:
     def where(self) -> str | None:
         if self.success:
             return None
+        if self.unjudged is not None:
+            return self.unjudged
         more = (self.unexpected or 0) - len(self.places)
         return "; ".join(self.places) + (f" (+{more} more)" if more > 0 and self.places else "") or "table level"
 
     @property
     def observed_text(self) -> str | None:
         return None if self.observed is None else json.dumps(self.observed, default=str)
+
+
+def _raised(result: Any) -> str | None:
+    """The exception an expectation raised (GX records it instead of failing the run), else None."""
+    info = result.exception_info or {}
+    infos = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    for each in infos:
+        if each.get("raised_exception"):
+            message = str(each.get("exception_message") or "an exception").splitlines()[0]
+            return message[:200]
+    return None
 
 
 def check_file_rejections(conn: duckdb.DuckDBPyConnection, settings: Settings, batches: list[str]) -> list[str]:
@@ -373,11 +396,25 @@ def _quarantine_failed(
 ) -> int:
     """A failed row-level error check of a suite over raw rows: move this frame's failing rows to quarantine."""
     severity, level, rule, description = _meta(result.expectation_config)
-    if severity != "error" or level != "row" or not suite.raw_table:
+    if severity != "error" or level != "row" or not suite.raw_table or _raised(result) is not None:
         return 0
     index = result.result.get("unexpected_index_list") or []
     bad = frame.loc[[i for i in index if i in frame.index]] if index else frame.iloc[0:0]
-    return _quarantine_rows(conn, suite, bad, rule, description, now)
+    rule_column = (result.expectation_config.meta or {}).get("rule_column")
+    if not rule_column or bad.empty:
+        return _quarantine_rows(conn, suite, bad, rule, description, now)
+    moved = 0
+    for problems, rows in bad.groupby(bad[rule_column].astype(str)):  # one rule per row: its first problem
+        moved += _quarantine_rows(conn, suite, rows, problems.split()[0], f"{description}: {problems}", now)
+    return moved
+
+
+def _unnamed_failures(result: Any) -> bool:
+    """A failed row-level check that names no failing row (it cannot quarantine: fail closed)."""
+    if result.success or _raised(result) is not None:
+        return False
+    count = result.result.get("unexpected_count")
+    return count is None or (int(count) > 0 and not result.result.get("unexpected_index_list"))
 
 
 def _record(
@@ -403,6 +440,10 @@ def _record(
     if severity == "warn":
         report.warnings += 1
         log.warning("check %s.%s warned (%s unexpected): %s", suite.name, rule, outcome.unexpected, outcome.where)
+    elif outcome.unjudged is not None:
+        report.errors.append(
+            f"{suite.name}: {rule} could not be checked ({outcome.unjudged}); failing closed [rule: {rule}]"
+        )
     elif not (level == "row" and suite.raw_table):
         report.errors.append(
             f"{suite.name}: {rule} failed ({outcome.unexpected} unexpected) at {outcome.where} [rule: {rule}]"
@@ -432,9 +473,12 @@ def validate_stage(
                 if frame.empty:
                     continue
                 for position, result in enumerate(session.validate(suite.name, frame, list(suite.expectations))):
-                    outcomes.setdefault(position, _Outcome(result.expectation_config)).add(frame, result)
+                    outcome = outcomes.setdefault(position, _Outcome(result.expectation_config))
+                    outcome.add(frame, result)
                     if not result.success:
                         report.rows_quarantined += _quarantine_failed(conn, suite, frame, result, now)
+                        if _meta(result.expectation_config)[1] == "row" and _unnamed_failures(result):
+                            outcome.unjudged = outcome.unjudged or "its failing rows could not be named"
             for outcome in outcomes.values():
                 _record(conn, report, run_id, stage, suite, outcome, now)
         conn.execute("checkpoint")

@@ -87,6 +87,8 @@ def dbt_vars(settings: Settings, vars: dict[str, object] | None = None) -> dict[
     return {"timezone": settings.timezone, "min_cell_size": settings.min_cell_size,
             "late_lookback_days": settings.late_lookback_days,
             "max_wait_hours": settings.thresholds.max_wait_hours,
+            "earliest_plausible_date": settings.thresholds.earliest_plausible_date.isoformat(),
+            "latest_plausible_date": settings.thresholds.latest_plausible_date.isoformat(),
             "department_sources": settings.department_sources.split(","), **code_map_vars(settings), **(vars or {})}
 
 
