@@ -129,7 +129,7 @@ def test_unreadable_and_unknown_files_are_recorded_not_fatal(conn, tmp_path: Pat
     assert "notes.txt" not in loads  # refused by discovery, named in raw.files_not_loaded (test_landing)
     assert loads["touches.jsonl"].status == "rejected"
     assert conn.execute("select count(*) from raw.load_manifest").fetchone() == (2,)
-    assert conn.execute("select count(*) from quarantine.rows where rule = 'unreadable_file'").fetchone() == (1,)
+    assert conn.execute("select count(*) from quarantine.rows where rule = 'unknown_encoding'").fetchone() == (1,)
 
 
 def test_same_file_same_batch_id(conn, tmp_path: Path) -> None:
