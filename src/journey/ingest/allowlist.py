@@ -140,7 +140,7 @@ KEEP_SPECS: dict[str, Spec] = {
 # compile
 # --------------------------------------------------------------------------------------------------
 _SCALARS = "('VARCHAR', 'BIGINT', 'UBIGINT', 'DOUBLE', 'BOOLEAN')"
-_EMPTY_ARRAY = r"\[(?:null,)*null\]|\[\]"
+_EMPTY_ARRAY = r"^\[(?:null,)*null\]$"
 
 
 def _literal(text: str) -> str:
@@ -153,54 +153,62 @@ def _member_path(path: str, member: str) -> str:
 
 def keep_sql(spec: Spec, source: str) -> str:
     """A DuckDB expression: the JSON that ``spec`` keeps of the JSON (text) ``source``, NULL if nothing.
-    ``source`` is evaluated once."""
-    return _frame(spec, source, 0)
-
-
-def _frame(spec: Spec, source: str, depth: int) -> str:
-    """One object level (the resource, or an array element): every path the spec reads down to the next
-    array, extracted in one ``json_extract`` and bound to a lambda variable."""
-    var = f"_f{depth}"
+    ``source`` is evaluated once: every path of the resource down to its arrays is extracted in one
+    ``json_extract`` (bound to a lambda variable); an array's (small) elements are read directly."""
     paths: list[str] = []
-    body = _node(spec, "$", paths, var, depth)
+    body = _node(spec, "$", _Frame(paths, "_f"), 0)
     extract = f"json_extract({source}, [{', '.join(_literal(path) for path in paths)}])"
-    return f"list_transform([{extract}], lambda {var}: {body})[1]"
+    return f"list_transform([{extract}], lambda _f: {body})[1]"
 
 
-def _node(spec: Spec, path: str, paths: list[str], var: str, depth: int) -> str:
-    def extracted(at: str) -> str:
-        paths.append(at)
-        return f"{var}[{len(paths)}]"
+@dataclass
+class _Frame:
+    """Where a node's values come from: the bound list of the resource's paths (``paths`` collects
+    them), or (``paths`` None) an array element ``var`` read path by path."""
 
+    paths: list[str] | None
+    var: str
+
+    def value(self, path: str) -> str:
+        if self.paths is None:
+            return f"json_extract({self.var}, {_literal(path)})"
+        self.paths.append(path)
+        return f"{self.var}[{len(self.paths)}]"
+
+    def kind(self, path: str, value: str) -> str:
+        return f"json_type({value})" if self.paths is not None else f"json_type({self.var}, {_literal(path)})"
+
+
+def _node(spec: Spec, path: str, frame: _Frame, depth: int) -> str:
     if isinstance(spec, Leaf):
-        value = extracted(path)
+        value = frame.value(path)
+        kind = frame.kind(path, value)
         if spec.scrub:
-            return (f"(case when json_type({value}) = 'VARCHAR' "
+            return (f"(case when {kind} = 'VARCHAR' "
                     f"then to_json(journey_scrub(json_extract_string({value}, '$'))) end)")
-        return f"(case when json_type({value}) in {_SCALARS} then {value} end)"
+        return f"(case when {kind} in {_SCALARS} then {value} end)"
     if isinstance(spec, Each):
-        array = extracted(path)
-        elements = f"json_extract({array}, '$[*]')"
         element = f"_e{depth}"
+        elements = f"json_extract({frame.value(path)}, '$[*]')"
         if spec.where is not None:
             member, values = spec.where
             allowed = ", ".join(_literal(value) for value in values)
             elements = (f"list_filter({elements}, lambda {element}: "
                         f"json_extract_string({element}, {_literal(_member_path('$', member))}) in ({allowed}))")
-        each = f"list_transform({elements}, lambda {element}: {_frame(spec.spec, element, depth + 1)})"
-        kept = f"_a{depth}"  # an array with nothing kept (``[]``, ``[null, null]``) is left out
-        return (f"(case when json_type({array}) = 'ARRAY' then list_transform([to_json({each})], lambda {kept}: "
-                f"case when regexp_full_match({kept}, {_literal(_EMPTY_ARRAY)}) then null else {kept} end)[1] end)")
+        kept = _node(spec.spec, "$", _Frame(None, element), depth + 1)
+        each = f"list_transform({elements}, lambda {element}: {kept})"
+        # an array with nothing kept (``[]``, ``[null, null]``) is left out
+        return f"nullif(regexp_replace(to_json({each}), {_literal(_EMPTY_ARRAY)}, '[]'), '[]')::json"
     if isinstance(spec, ByMember):
-        member = extracted(_member_path(path, spec.member))
+        member = frame.value(_member_path(path, spec.member))
         whens = " ".join(
             f"when json_extract_string({member}, '$') in ({', '.join(_literal(value) for value in values)}) "
-            f"then {_node(case, path, paths, var, depth)}"
+            f"then {_node(case, path, frame, depth)}"
             for values, case in spec.cases
         )
-        return f"(case {whens} else {_node(spec.default, path, paths, var, depth)} end)"
+        return f"(case {whens} else {_node(spec.default, path, frame, depth)} end)"
     members = ", ".join(
-        f"{_literal(member)}, {_node(child, _member_path(path, member), paths, var, depth)}"
+        f"{_literal(member)}, {_node(child, _member_path(path, member), frame, depth)}"
         for member, child in spec.items()
     )
     return f"nullif(json_merge_patch('{{}}', json_object({members})), '{{}}')"

@@ -429,23 +429,31 @@ def _insert_text_rows(batch: _Batch, entity: Entity) -> tuple[int, int]:
 def _load_jsonl(batch: _Batch, entity: Entity, encoding: str) -> tuple[int, int, int, int]:
     conn = batch.conn
     rows_read = _stage_lines(conn, batch.landed, encoding)
-    # each line is parsed once for all contract columns (a JSON path list is extracted in one pass)
+    # each line is parsed once for all contract columns (a JSON path list is extracted in one pass); a
+    # contract field holding an object or array is refused (its content never reaches raw as text)
     paths = ", ".join(_sql_literal(f'$."{column}"') for column in entity.columns)
     conn.execute(
         f"""create or replace temp table _shaped as
-            with valid as (select _row_number, line, json_valid(line) as is_valid from _incoming)
+            with valid as (select _row_number, line, json_valid(line) as is_valid from _incoming),
+            extracted as (
+                select *, json_extract(case when is_valid then line end, [{paths}]) as value from valid
+            )
             select _row_number, line,
                    case when not is_valid then 'malformed_json'
                         when json_type(case when is_valid then line end) <> 'OBJECT' then 'not_a_json_object'
+                        when list_bool_or(list_transform(value, lambda v: json_type(v) in ('OBJECT', 'ARRAY')))
+                            then 'nested_value'
                    end as rule,
-                   json_extract_string(case when is_valid then line end, [{paths}]) as field
-            from valid"""
+                   list_transform(value, lambda v: json_extract_string(v, '$')) as field
+            from extracted"""
     )
     bad_shape = _count(conn, "select count(*) from _shaped where rule is not null")
     if bad_shape:
         batch.quarantine(
             f"""select '{entity.name}' as entity, _row_number, rule,
-                       'line ' || _row_number || ' is not a JSON object' as detail,
+                       case when rule = 'nested_value'
+                            then 'line ' || _row_number || ' holds an object or array in a contract field'
+                            else 'line ' || _row_number || ' is not a JSON object' end as detail,
                        null as original_values, sha256(line) as content_sha256
                 from _shaped where rule is not null"""
         )
