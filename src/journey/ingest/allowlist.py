@@ -26,6 +26,7 @@ extracted in one ``json_extract`` (one parse), arrays are rebuilt with ``list_tr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Union
@@ -158,7 +159,33 @@ def keep_sql(spec: Spec, source: str) -> str:
     paths: list[str] = []
     body = _node(spec, "$", _Frame(paths, "_f"), 0)
     extract = f"json_extract({source}, [{', '.join(_literal(path) for path in paths)}])"
-    return f"list_transform([{extract}], lambda _f: {body})[1]"
+    exact = f"list_transform([{extract}], lambda _f: {body})[1]"
+    structure = _structure(spec)
+    if structure is None:
+        return exact
+    # Fast path (a spec without SCRUB, ByMember or where, e.g. Slot: most of what lands): DuckDB's
+    # json_transform keeps exactly the structure's members in one native pass, every scalar as text.
+    # It would also keep an object or array found where a scalar belongs, as its JSON text: such a
+    # line (its result holds a string opening with { or [) takes the exact path instead.
+    fast = f"json_merge_patch('{{}}', to_json(json_transform({source}, {_literal(json.dumps(structure))})))"
+    return (f"list_transform([{fast}], lambda _t: case when regexp_matches(_t, {_literal(_NESTED_TEXT)}) "
+            f"then {exact} else nullif(_t, '{{}}') end)[1]")
+
+
+_NESTED_TEXT = r'":"[\[{]'
+
+
+def _structure(spec: Spec) -> object | None:
+    """The ``json_transform`` structure of a spec of plain members and arrays (None otherwise)."""
+    if isinstance(spec, Leaf):
+        return None if spec.scrub else "VARCHAR"
+    if isinstance(spec, ByMember) or (isinstance(spec, Each) and spec.where is not None):
+        return None
+    if isinstance(spec, Each):
+        element = _structure(spec.spec)
+        return None if element is None else [element]
+    members = {member: _structure(child) for member, child in spec.items()}
+    return None if any(value is None for value in members.values()) else members
 
 
 @dataclass
