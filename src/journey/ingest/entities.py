@@ -1,12 +1,13 @@
 """What each landed entity looks like: its raw table, format, required fields and where patients hide.
 
 This is the code form of data/README.md (the source contract). One entry per entity; the loader is
-generic over them.
+generic over them. What raw keeps of a FHIR resource is its allow-list in ``journey.ingest.allowlist``;
+a CSV/JSONL entity keeps its ``columns`` only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Format = Literal["ndjson", "csv", "jsonl"]
@@ -41,8 +42,6 @@ class Entity:
     #: CSV/JSONL: coded columns, scrubbed the same way: a code never holds a phone or an ID, but a
     #: person may type one into the field (staging then publishes the code NULL, code_not_in_list).
     coded_columns: tuple[str, ...] = ()
-    #: FHIR QuestionnaireResponse items whose valueString is free text (scrubbed at load).
-    free_text_link_ids: tuple[str, ...] = field(default=())
 
     @property
     def fhir(self) -> bool:
@@ -60,7 +59,6 @@ _FHIR = [
         "ehr_questionnaire_response",
         "ndjson",
         ("id", "encounter.reference"),
-        free_text_link_ids=("comment",),
     ),
     Entity("Location", "ehr", "ehr_location", "ndjson", ("id",)),
 ]

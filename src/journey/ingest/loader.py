@@ -4,9 +4,10 @@ For every file: decode (UTF-8, or GB18030 detected) → rows with physical row n
 rules (parseable, an object, has a type, required fields) → accepted rows into ``raw.<entity>``,
 rejected rows into ``quarantine.rows`` with the rule → one ``raw.load_manifest`` row where
 ``rows_read = rows_loaded + rows_quarantined``. Direct patient identifiers never reach either table:
-Patient resources (and Patient/RelatedPerson/Person resources contained in any resource) lose
-name/telecom/identifier/address/birthDate, patient ids become HMAC keys, a Reference by identifier
-keeps only a keyed identifier value, free text is scrubbed, and a row too broken to parse is
+a FHIR resource is rebuilt from its allow-list (``journey.ingest.allowlist``: only the elements the
+contract reads; no extension, narrative, display or contained resource), patient ids become HMAC
+keys, a Reference by identifier keeps only a keyed identifier value, the free text kept is
+scrubbed, and a row too broken to parse is
 quarantined as a hash of its content, not the text (the data engineer finds it in the landing file by
 its row number).
 
@@ -28,6 +29,7 @@ from typing import Literal
 import duckdb
 import pyarrow as pa
 
+from journey.ingest.allowlist import KEEP_SPECS, keep_sql
 from journey.ingest.entities import ENTITIES, FHIR_TYPES, Entity, entity_for_file, file_format
 from journey.ingest.landing import LandedFile
 from journey.ingest.pseudonymise import _sql_literal, conditional_person_refs_sql, identifier_keys_sql
@@ -48,16 +50,6 @@ log = logging.getLogger(__name__)
 Status = Literal["loaded", "partial", "empty", "rejected", "ignored", "deferred"]
 #: Manifest statuses that do not mean "these bytes are loaded".
 NOT_DONE = ("superseded", "deferred")
-
-#: What raw keeps of a Patient (an allow-list: every other element — name, telecom, identifier,
-#: address, birthDate, contact, photo, text and every extension such as patient-mothersMaidenName,
-#: patient-birthPlace or a local one — never lands). Birth year, region and keyed identifiers are
-#: derived into ``_journey`` before the rest is dropped.
-_PATIENT_KEEP = ("resourceType", "gender")
-#: What a contained Patient / RelatedPerson / Person loses (its references are keyed elsewhere).
-_CONTAINED_PERSON_DROP = ("name", "telecom", "identifier", "address", "birthDate", "contact", "photo", "text",
-                          "extension", "modifierExtension")
-
 
 @dataclass(frozen=True)
 class FileLoad:
@@ -109,111 +101,66 @@ def _json_path(path: str) -> str:
 #: A JSON string that references a Patient: relative (``Patient/1``), absolute
 #: (``https://ehr/fhir/Patient/1``) or versioned (``Patient/1/_history/2``); group 1 is the id.
 _PATIENT_REF = r'"(?:[^"\\]*/)?Patient/([^"/\\]+)(?:/_history/[^"\\]*)?"'
-_JSON_STRING = r'"(?:[^"\\]|\\.)*"'
-#: one scalar member of the same object (a string, number, true/false/null: never a nested object)
-_MEMBER = rf'"[^"\\]+"\s*:\s*(?:{_JSON_STRING}|[-+.0-9A-Za-z]+)'
 
 
 def _pseudonymise_refs(expr: str) -> str:
-    """Replace every Patient reference (any shape) by ``Patient/<key>`` and drop the ``display``
-    (often the person's name) of a Reference to a Patient, RelatedPerson or Person, wherever it
-    stands among its scalar members."""
+    """Replace every Patient reference (any shape) by ``Patient/<key>``, and every conditional
+    reference to a person by its keyed identifier (the allow-list then drops every ``display``)."""
     conditional = conditional_person_refs_sql(expr)  # Patient?identifier=… keyed (pseudonymise.py)
     swapped = (
         f"list_reduce(list_distinct(regexp_extract_all({conditional}, {_sql_literal(_PATIENT_REF)}, 0)), "
         f"(acc, ref) -> replace(acc, ref, '\"Patient/' || "
         f"journey_key(regexp_extract(ref, {_sql_literal(_PATIENT_REF)}, 1)) || '\"'), {conditional})"
     )
-    reference = r'"reference"\s*:\s*"(?:[^"\\]*/)?(?:Patient|RelatedPerson|Person)[/?]'
-    after = rf'({reference}[^"]*"(?:\s*,\s*{_MEMBER})*?)\s*,\s*"display"\s*:\s*{_JSON_STRING}'
-    before = rf'"display"\s*:\s*{_JSON_STRING}\s*,\s*((?:{_MEMBER}\s*,\s*)*?{reference})'
-    rewritten = (
-        f"regexp_replace(regexp_replace({swapped}, {_sql_literal(after)}, '\\1', 'g'), "
-        f"{_sql_literal(before)}, '\\1', 'g')"
-    )
-    # Every pattern above contains the literal ``Patient/`` or ``Person/`` (RelatedPerson/ too): a
-    # resource without either (most Slots, Locations) is returned as is, without running them.
-    return (f"(case when contains({expr}, 'Patient/') or contains({expr}, 'Person/') "
-            f"or contains({expr}, 'Patient?') or contains({expr}, 'Person?') "
-            f"then {rewritten} else {expr} end)")
+    # A resource without ``Patient/`` (most Slots, Locations) is returned as is, without the regexes.
+    return (f"(case when contains({expr}, 'Patient/') then {swapped} else {conditional} end)")
 
 
-def _drop_narrative(expr: str) -> str:
-    """Remove the resource's narrative (``text.div`` is free HTML that often names the patient)."""
-    return f"json_merge_patch({expr}::json, '{{\"text\": null}}')"
-
-
-def _patient_resource(expr: str) -> str:
-    """A new Patient object from the allow-list, the keyed id, meta.lastUpdated and ``_journey``."""
-    kept = ", ".join(f"'{key}', {expr}::json -> '{key}'" for key in _PATIENT_KEEP)
+def _patient_resource(line: str) -> str:
+    """A new Patient object from its allow-list, the keyed id and ``_journey`` (birth year, region and
+    keyed identifiers, derived from the landed resource before the rest is dropped)."""
     return (
-        f"json_object({kept}, 'id', journey_key({expr}::json ->> 'id'), "
-        f"'meta', json_object('lastUpdated', {expr}::json ->> '$.meta.lastUpdated'), "
+        f"json_merge_patch(coalesce({keep_sql(KEEP_SPECS['Patient'], line)}, '{{}}'), json_object("
+        f"'id', journey_key({line}::json ->> 'id'), "
         f"'_journey', json_object("
-        f"'birthYear', try_cast(substr({expr}::json ->> 'birthDate', 1, 4) as integer), "
-        f"'region', coalesce({expr}::json ->> '$.address[0].district', {expr}::json ->> '$.address[0].city'), "
-        f"'identifierKeys', {identifier_keys_sql(expr + '::json')}::json))"
+        f"'birthYear', try_cast(substr({line}::json ->> 'birthDate', 1, 4) as integer), "
+        f"'region', coalesce({line}::json ->> '$.address[0].district', {line}::json ->> '$.address[0].city'), "
+        f"'identifierKeys', {identifier_keys_sql(line + '::json')}::json)))"
     )
 
 
-def _scrub_items(expr: str, link_ids: tuple[str, ...]) -> str:
-    """Scrub the valueString answers of the given QuestionnaireResponse items."""
-    if not link_ids:
-        return expr
-    ids = ", ".join(f"'{link}'" for link in link_ids)
-    item = (
-        f"case when item ->> 'linkId' in ({ids}) then json_merge_patch(item, json_object('answer', "
-        f"json_array(json_object('valueString', journey_scrub(item ->> '$.answer[0].valueString'))))) "
-        f"else item end"
-    )
-    items = f"to_json(list_transform(json_extract({expr}, '$.item[*]'), item -> {item}))"
-    return (
-        f"case when json_exists({expr}, '$.item') "
-        f"then json_merge_patch({expr}::json, json_object('item', {items}::json)) else {expr}::json end"
-    )
-
-
-#: Resource types that describe the patient or someone close to them: contained in another resource,
-#: they lose what a Patient resource loses.
-_PERSON_TYPES = ("Patient", "RelatedPerson", "Person")
 #: A Reference by identifier: ``"identifier": {`` (a resource's own identifiers are an array; the
 #: only object-valued ones at a resource's root, e.g. QuestionnaireResponse.identifier, are not
-#: references and are left as they are).
+#: references: not kept by the allow-list).
 _IDENTIFIER_OBJECT = r'"identifier"\s*:\s*\{'
-_RESOURCE_ROOT = r"\$(?:\.contained\[\d+\])?"
+_RESOURCE_ROOT = "$"
 
 
 def protection_gate_sql(line: str = "line") -> str:
-    """True for a line that may hold a Reference by identifier or a ``contained`` resource: only these
-    lines go through ``protected_lines_sql`` (cheap text tests; every other line is loaded as it was)."""
+    """True for a line that may hold a Reference by identifier: only these lines go through
+    ``protected_lines_sql`` (cheap text tests; every other line is loaded as it was)."""
     return (
-        f"(contains({line}, '\"contained\"') or (contains({line}, '\"identifier\"') "
-        f"and regexp_matches({line}, {_sql_literal(_IDENTIFIER_OBJECT)})))"
+        f"(contains({line}, '\"identifier\"') "
+        f"and regexp_matches({line}, {_sql_literal(_IDENTIFIER_OBJECT)}))"
     )
 
 
 def _reference_patch(reference: str) -> str:
-    """The merge patch for one Reference object: its ``display`` removed and, when it names its target
-    by an Identifier, the identifier's ``value`` replaced by ``journey_key(system|value)`` (the FHIR
-    token form; ``|value`` without a system; never equal to a patient key: a FHIR id holds no ``|``)."""
+    """The merge patch for one Reference that names its target by an Identifier: the identifier's
+    ``value`` replaced by ``journey_key(system|value)`` (the FHIR token form; ``|value`` without a
+    system; never equal to a patient key: a FHIR id holds no ``|``)."""
     token = f"coalesce({reference} ->> '$.identifier.system', '') || '|' || ({reference} ->> '$.identifier.value')"
-    return (
-        f"case when json_type({reference}, '$.identifier') = 'OBJECT' "
-        f"then json_object('display', null, 'identifier', json_object('value', journey_key({token}))) "
-        f"else json_object('display', null) end"
-    )
+    return f"json_object('identifier', json_object('value', journey_key({token})))"
 
 
 def _references_sql(line: str) -> str:
-    """``line`` (minified) with every Reference given by an identifier, and every local (``#id``)
-    reference to a contained resource, rewritten by ``_reference_patch``; deepest first, so an
-    identifier's ``assigner`` is done before the Reference that holds it. A scalar subquery over
-    ``json_tree``: use it on the few lines ``protection_gate_sql`` selects, never on a whole file."""
+    """``line`` (minified) with every Reference given by an identifier rewritten by
+    ``_reference_patch``; deepest first, so an identifier's ``assigner`` is done before the Reference
+    that holds it. A scalar subquery over ``json_tree``: use it on the few lines
+    ``protection_gate_sql`` selects, never on a whole file."""
     paths = (
         f"select distinct path from json_tree({line}) "
-        f"where (key = 'identifier' and type = 'OBJECT' "
-        f"and not regexp_full_match(path, {_sql_literal(_RESOURCE_ROOT)})) "
-        "or (key = 'reference' and type = 'VARCHAR' and starts_with(value ->> '$', '#'))"
+        f"where key = 'identifier' and type = 'OBJECT' and path <> {_sql_literal(_RESOURCE_ROOT)}"
     )
     reference = "json_extract(acc, node)"
     patched = f"json_merge_patch({reference}, {_reference_patch(reference)})"
@@ -224,45 +171,20 @@ def _references_sql(line: str) -> str:
     )
 
 
-def _contained_sql(line: str) -> str:
-    """``line`` with its ``contained`` resources filtered: a contained Patient, RelatedPerson or
-    Person loses name, telecom, identifier, address, birthDate, contact, photo, narrative and every
-    extension; every other contained resource its narrative. A ``contained`` that is not an array
-    is removed."""
-    person = "{" + ", ".join(f'"{key}": null' for key in _CONTAINED_PERSON_DROP) + "}"
-    types = ", ".join(f"'{name}'" for name in _PERSON_TYPES)
-    each = (
-        f"resource -> json_merge_patch(resource, case when resource ->> 'resourceType' in ({types}) "
-        f"then {_sql_literal(person)} else '{{\"text\": null}}' end)"
-    )
-    contained = (
-        f"case when json_type({line}, '$.contained') = 'ARRAY' "
-        f"then to_json(list_transform(json_extract({line}, '$.contained[*]'), {each})) end"
-    )
-    return (
-        f"case when json_exists({line}, '$.contained') "
-        f"then json_merge_patch({line}::json, json_object('contained', {contained}::json))::varchar else {line} end"
-    )
-
-
 def protected_lines_sql(relation: str = "_checked") -> str:
     """``(_row_number, line)`` of the lines of ``relation`` whose ``gated`` (``protection_gate_sql``) is
-    true, with References by identifier pseudonymised and contained persons filtered (then loaded like
-    any line)."""
+    true, with References by identifier pseudonymised (then loaded like any line)."""
     known = ", ".join(f"'{name}'" for name in sorted(FHIR_TYPES))
-    return f"""with referenced as (
-                   select _row_number, {_references_sql("line")} as line from {relation}
-                   where resource_type in ({known}) and gated
-               )
-               select _row_number, {_contained_sql("line")} as line from referenced"""
+    return f"""select _row_number, {_references_sql("line")} as line from {relation}
+               where resource_type in ({known}) and gated"""
 
 
 def fhir_resource_sql(resource_type: str, line: str = "line") -> str:
-    """The pseudonymised resource for a parsed line of ``resource_type``."""
+    """The resource raw keeps of a parsed line of ``resource_type``: its allow-list
+    (``journey.ingest.allowlist``) over the line with Patient references keyed."""
     if resource_type == "Patient":
-        return _patient_resource(f"({_pseudonymise_refs(line)})")
-    entity = ENTITIES[resource_type]
-    resource = _scrub_items(_drop_narrative(_pseudonymise_refs(line)), entity.free_text_link_ids)
+        return _patient_resource(line)
+    resource = keep_sql(KEEP_SPECS[resource_type], _pseudonymise_refs(line))
     if resource_type == "Location":  # keyed identifiers, to resolve a Reference.identifier (keyed too)
         resource = (f"json_merge_patch({resource}, json_object('_journey', json_object("
                     f"'identifierKeys', {identifier_keys_sql(line + '::json')}::json)))")
@@ -538,23 +460,31 @@ def _insert_text_rows(batch: _Batch, entity: Entity) -> tuple[int, int]:
 def _load_jsonl(batch: _Batch, entity: Entity, encoding: str) -> tuple[int, int, int, int]:
     conn = batch.conn
     rows_read, refused = _stage_lines(batch, encoding)
-    # each line is parsed once for all contract columns (a JSON path list is extracted in one pass)
+    # each line is parsed once for all contract columns (a JSON path list is extracted in one pass); a
+    # contract field holding an object or array is refused (its content never reaches raw as text)
     paths = ", ".join(_sql_literal(f'$."{column}"') for column in entity.columns)
     conn.execute(
         f"""create or replace temp table _shaped as
-            with valid as (select _row_number, line, json_valid(line) as is_valid from _incoming)
+            with valid as (select _row_number, line, json_valid(line) as is_valid from _incoming),
+            extracted as (
+                select *, json_extract(case when is_valid then line end, [{paths}]) as value from valid
+            )
             select _row_number, line,
                    case when not is_valid then 'malformed_json'
                         when json_type(case when is_valid then line end) <> 'OBJECT' then 'not_a_json_object'
+                        when list_bool_or(list_transform(value, lambda v: json_type(v) in ('OBJECT', 'ARRAY')))
+                            then 'nested_value'
                    end as rule,
-                   json_extract_string(case when is_valid then line end, [{paths}]) as field
-            from valid"""
+                   list_transform(value, lambda v: json_extract_string(v, '$')) as field
+            from extracted"""
     )
     bad_shape = _count(conn, "select count(*) from _shaped where rule is not null")
     if bad_shape:
         batch.quarantine(
             f"""select '{entity.name}' as entity, _row_number, rule,
-                       'line ' || _row_number || ' is not a JSON object' as detail,
+                       case when rule = 'nested_value'
+                            then 'line ' || _row_number || ' holds an object or array in a contract field'
+                            else 'line ' || _row_number || ' is not a JSON object' end as detail,
                        null as original_values, sha256(line) as content_sha256
                 from _shaped where rule is not null"""
         )

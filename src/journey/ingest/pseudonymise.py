@@ -21,37 +21,72 @@ import duckdb
 
 _BLOCK = 64
 
-# RE2 patterns (DuckDB regexp; ``\b`` is an ASCII word boundary, so a number right after Chinese text
-# still starts at one, while an alphanumeric id such as ENC13812345678 is left alone).
-# Order matters: e-mails first, IDs before phones (an ID contains phone-like runs).
-_SEP = "[ -]?"
+# RE2 patterns (DuckDB regexp). RE2 has no look-around, so a number's edges are matched as groups and
+# put back: group 1 is the character before (anything but an ASCII digit, so a number glued to letters
+# — ``Tel18677776543``, ``ID44030519850612771X`` — is still found, while a longer digit run such as an
+# order number is not cut into a phone), group 2 a letter right after (``\b`` covers every other
+# ending). An alphanumeric id holding a whole mobile number (``ENC13812345678``) therefore loses that
+# number: removing too much, never too little. Order matters: e-mails first, IDs before phones (an ID
+# contains phone-like runs).
+#: Between digit groups: spaces, a line break, or a dash, dot or slash with spaces around it
+#: (``138 1234 5678``, ``138\n1234\n5678``, ``138 - 1234 - 5678``, ``186.7777.6543``, ``138/1234/5678``).
+_SEP = r"(?:\s*[-./]\s*|\s+)?"
+#: Inside a group: at most a line break (a number wrapped at any digit).
+_BREAK = r"(?:[ \t]*\r?\n[ \t]*)?"
+_BEFORE = "(^|[^0-9])"
+_AFTER = r"(?:\b|([A-Za-z_]))"
 #: A digit as patients also write it in a phone number: Chinese numerals (幺 and 两 are spoken forms
 #: of 1 and 2), or an ASCII digit among them.
+_CN_ONLY = "[〇零一二三四五六七八九幺两]"
 _CN_DIGIT = "[〇零一二三四五六七八九幺两0-9]"
+
+
+def _digits(count: int, digit: str = r"\d") -> str:
+    """``count`` digits, a line break allowed between any two."""
+    return digit + f"(?:{_BREAK}{digit}){{{count - 1}}}" if count > 1 else digit
+
+
+def _bounded(core: str, label: str) -> tuple[str, str]:
+    """A pattern whose match is neither preceded nor followed by an ASCII digit."""
+    return f"{_BEFORE}(?:{core}){_AFTER}", rf"\1[{label}]\2"
+
+
+def _cn_number(chinese_first: str, ascii_first: str, middle: str, label: str, last: str = "") -> tuple[str, str]:
+    """A number in Chinese numerals, ASCII digits mixed in (``138一二三四五六七八``), opening with one of
+    ``chinese_first`` or ``ascii_first``; ``last`` is what else may end it (``X``). An ASCII first or
+    last digit needs the edges of an ASCII number; a Chinese numeral none (Chinese text has no word
+    boundary: a longer run of numerals loses its first ones, removing too much, never too little)."""
+    head = f"(?:{_BEFORE}{ascii_first}|{chinese_first})"
+    tail = f"(?:{_CN_ONLY}{last}|[0-9]{_AFTER})"
+    return f"{head}{middle}{tail}", rf"\1[{label}]\2"
+
+
+_DAY = r"(?:0[1-9]|[12]\d|3[01])"
+_MONTH = r"(?:0[1-9]|1[0-2])"
 SCRUB_PATTERNS: tuple[tuple[str, str], ...] = (
     # e-mail
     (r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", "[email]"),
     # 18-character resident ID (region, birth date, sequence, check digit or X), also as 6-8-4 or 6-4-4-4
-    (rf"\b[1-9]\d{{5}}{_SEP}(?:18|19|20)\d{{2}}{_SEP}(?:0[1-9]|1[0-2]){_SEP}(?:0[1-9]|[12]\d|3[01]){_SEP}"
-     rf"\d{{3}}[\dXx]\b", "[id]"),
+    _bounded(rf"[1-9]{_BREAK}{_digits(5)}{_SEP}(?:18|19|20){_BREAK}{_digits(2)}{_SEP}{_MONTH}{_SEP}{_DAY}{_SEP}"
+             rf"{_digits(3)}{_BREAK}[\dXx]", "id"),
     # any other 18-character or 15-digit (first-generation) ID-shaped number
-    (r"\b\d{17}[\dXx]\b|\b\d{15}\b", "[id]"),
+    _bounded(r"\d{17}[\dXx]|\d{15}", "id"),
     # Resident ID in Chinese numerals (一一〇一〇一一九九〇〇三〇七一二三X, also grouped 6-8-4 / 6-4-4-4;
-    # digits mixed in), then a first-generation one of 15: opening with a numeral 1-9 written in Chinese
-    # (an all-ASCII number is the patterns above, with their word boundaries).
-    (rf"[一二三四五六七八九幺两]{_CN_DIGIT}{{5}}{_SEP}{_CN_DIGIT}{{4}}{_SEP}{_CN_DIGIT}{{4}}{_SEP}"
-     rf"{_CN_DIGIT}{{3}}(?:{_CN_DIGIT}|[Xx])", "[id]"),
-    (rf"[一二三四五六七八九幺两]{_CN_DIGIT}{{14}}", "[id]"),
-    # Chinese mobile: 11 digits from 13x-19x, 3-4-4 with spaces or dashes, optionally +86 / 0086 / 86
-    (rf"(?:\+86{_SEP}|\b0086{_SEP}|\b86{_SEP}|\b)1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}}\b", "[phone]"),
-    # Chinese mobile in Chinese numerals (一三八一二三四五六七八, 幺三九 幺二三四 五六七八, digits mixed in):
-    # 11 numerals opening with 一/幺 and 三-九. No word boundary exists in Chinese text, so a longer
-    # run loses its first 11 (removing too much, never too little); shorter runs stay.
-    (rf"[一幺][三四五六七八九]{_CN_DIGIT}{_SEP}{_CN_DIGIT}{{4}}{_SEP}{_CN_DIGIT}{{4}}", "[phone]"),
+    # digits mixed in), then a first-generation one of 15.
+    _cn_number("[一二三四五六七八九幺两]", "[1-9]",
+               f"{_CN_DIGIT}{{5}}{_SEP}{_CN_DIGIT}{{4}}{_SEP}{_CN_DIGIT}{{4}}{_SEP}{_CN_DIGIT}{{3}}", "id", "|[Xx]"),
+    _cn_number("[一二三四五六七八九幺两]", "[1-9]", f"{_CN_DIGIT}{{13}}", "id"),
+    # Chinese mobile: 11 digits from 13x-19x, 3-4-4 with spaces, dashes, dots, slashes or line breaks,
+    # optionally +86 / 0086 / 86
+    _bounded(rf"(?:\+86{_SEP}|0086{_SEP}|86{_SEP})?1{_BREAK}[3-9]{_BREAK}\d{_SEP}{_digits(4)}{_SEP}{_digits(4)}",
+             "phone"),
+    # Chinese mobile in Chinese numerals (一三八一二三四五六七八, 幺三九 幺二三四 五六七八, 138一二三四五六七八):
+    # 11 numerals opening with 1 and 3-9.
+    _cn_number("[一幺]", "1", f"[三四五六七八九3-9]{_CN_DIGIT}{_SEP}{_CN_DIGIT}{{4}}{_SEP}{_CN_DIGIT}{{3}}", "phone"),
     # Chinese landline in Chinese numerals: area code 〇xx(x) / 零xx(x), maybe in brackets, 7-8 numerals
     (rf"[(（]?[〇零]{_CN_DIGIT}{{2,3}}[)）]?{_SEP}{_CN_DIGIT}{{3,4}}{_SEP}{_CN_DIGIT}{{4}}", "[phone]"),
     # Chinese landline: area code 0xx(x) (maybe in brackets, or +86 without its 0), 7-8 digits
-    (rf"(?:\+86{_SEP}|\(0|\b0)\d{{2,3}}\)?{_SEP}\d{{3,4}}{_SEP}\d{{4}}\b", "[phone]"),
+    _bounded(rf"(?:\+86{_SEP}|\(0|0)\d{{2,3}}\)?{_SEP}\d{{3,4}}{_SEP}\d{{4}}", "phone"),
     # international / North American formats
     (r"\+?\b\d{1,3}[ .-]?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b", "[phone]"),
     (r"\(\d{3}\)\s?\d{3}[ .-]\d{4}\b", "[phone]"),
@@ -67,6 +102,9 @@ _LAST_DIGIT_PLANE_END = 0x20000
 _FULL_WIDTH_OFFSET = 0xFEE0
 _SPACES = "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 _HYPHENS = "\u2010\u2011\u2012\u2013\u2212\ufe63"
+#: Invisible characters the folded pass deletes (zero-width space / non-joiner / joiner, word joiner,
+#: BOM, soft hyphen): typed or pasted between the digits of a number, they hide it from every pattern.
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 
 
 @functools.cache
@@ -104,8 +142,8 @@ def _char_class(chars: list[str]) -> str:
 
 @functools.cache
 def _fold_class() -> str:
-    """Any character ``fold_table`` folds."""
-    return _char_class(list(fold_table()))
+    """Any character ``fold_table`` folds, or ``INVISIBLE`` that the fold deletes."""
+    return _char_class([*fold_table(), *INVISIBLE])
 
 
 #: Fewer digits than every pattern but the e-mail needs (a landline has 9 or more).
@@ -123,7 +161,8 @@ def _second_pass_gates() -> tuple[str, str]:
 
 
 def _fold_sql(expr: str) -> str:
-    """``expr`` with ``fold_table`` applied: one regexp per digit value, one translate for the rest."""
+    """``expr`` with ``fold_table`` applied and ``INVISIBLE`` deleted: one regexp per digit value, one
+    translate for the rest."""
     digits: dict[str, list[str]] = {}
     others: dict[str, str] = {}
     for char, ascii_char in fold_table().items():
@@ -133,7 +172,9 @@ def _fold_sql(expr: str) -> str:
             others[char] = ascii_char
     for digit, chars in sorted(digits.items()):
         expr = f"regexp_replace({expr}, {_sql_literal(_char_class(chars))}, '{digit}', 'g')"
-    return f"translate({expr}, {_sql_literal(''.join(others))}, {_sql_literal(''.join(others.values()))})"
+    # translate deletes the characters of its second argument beyond the third's length: INVISIBLE
+    return (f"translate({expr}, {_sql_literal(''.join(others) + INVISIBLE)}, "
+            f"{_sql_literal(''.join(others.values()))})")
 
 
 def _pads(key: bytes) -> tuple[str, str]:

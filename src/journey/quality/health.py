@@ -54,7 +54,7 @@ Outcome = Literal["fail", "degraded"]
 
 #: The loader's structural rules (journey.ingest.loader); every other quarantine rule is the staging gate's.
 LOAD_RULES = frozenset({"malformed_json", "not_a_json_object", "missing_resource_type", "malformed_csv_row",
-                        "unreadable_file", "line_too_long", "too_deeply_nested",
+                        "unreadable_file", "line_too_long", "too_deeply_nested", "nested_value",
                         # file-level refusals (row 0 of a rejected file)
                         "unknown_encoding", "corrupt_gzip", "no_header", "duplicate_column", "missing_column",
                         "unterminated_quote", "not_readable", "vanished", "symlink_loop", "out_of_memory",

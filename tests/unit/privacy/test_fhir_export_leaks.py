@@ -74,13 +74,14 @@ def test_every_reference_shape_gets_the_same_patient_key(tmp_path: Path) -> None
     ).fetchall()
     assert refs == [(f"Patient/{KEY}",)] * 3
     encounter = json.loads(conn.execute("select resource from raw.ehr_encounter").fetchone()[0])
-    assert "text" not in encounter and encounter["subject"] == {"reference": f"Patient/{KEY}", "type": "Patient"}
+    # the allow-list keeps a Reference's reference and identifier only (no display, no type)
+    assert "text" not in encounter and encounter["subject"] == {"reference": f"Patient/{KEY}"}
 
 
 def test_a_narrative_is_dropped_whatever_the_spelling_of_its_key(tmp_path: Path) -> None:
-    """The narrative is dropped by its parsed key, so also when the key is written with a JSON escape
-    (``"\\u0074ext"``: a text search for ``"text"`` would miss it); a "text" deeper in the resource
-    (a CodeableConcept's) is not a narrative and stays."""
+    """The narrative never lands (the allow-list builds a new object from parsed keys), also when the
+    key is written with a JSON escape (``"\\u0074ext"``: a text search for ``"text"`` would miss it);
+    a CodeableConcept's free ``text`` deeper in the resource is not read and does not land either."""
     escaped = json.dumps({"resourceType": "Encounter", "id": "e3", "status": "finished", "class": {"code": "AMB"},
                           "subject": {"reference": "Patient/p3"}, "TEXT": {"div": f"<div>{NAME}</div>"}})
     nested = {"resourceType": "Encounter", "id": "e4", "status": "finished", "class": {"code": "AMB"},
@@ -90,7 +91,7 @@ def test_a_narrative_is_dropped_whatever_the_spelling_of_its_key(tmp_path: Path)
     kept = dict(conn.execute("select resource_id, resource from raw.ehr_encounter").fetchall())
     assert "text" not in json.loads(kept["e3"])
     assert NAME not in json.dumps(json.loads(kept["e3"]), ensure_ascii=False)
-    assert json.loads(kept["e4"])["type"] == [{"text": "急诊"}]
+    assert "type" not in json.loads(kept["e4"])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -172,21 +173,19 @@ def test_a_reference_by_identifier_keeps_only_a_keyed_identifier_and_no_display(
     conn = _load_lines(tmp_path, BY_IDENTIFIER)
     survey = _resource(conn, "ehr_questionnaire_response")
     keyed = _token_key(RESIDENT_ID_SYSTEM, NATIONAL_ID)
-    assert survey["subject"] == {"identifier": {"system": RESIDENT_ID_SYSTEM, "value": keyed,
-                                                "type": {"coding": [{"code": "NI"}]}}}
-    # the survey's own identifier (not a reference) is kept as landed
-    assert survey["identifier"] == {"system": "https://ehr.example.org/survey", "value": "S-2026-0001"}
+    assert survey["subject"] == {"identifier": {"system": RESIDENT_ID_SYSTEM, "value": keyed}}
+    # the survey's own identifier is not in the contract: not kept
+    assert "identifier" not in survey
     appointment = _resource(conn, "ehr_appointment")
-    assigner = {"identifier": {"system": "urn:org", "value": _token_key("urn:org", "ORG-1")}}
-    assert appointment["participant"] == [
-        {"actor": {"reference": f"Patient/{KEY}", "identifier": {"value": _token_key("", MRN), "assigner": assigner}}}
+    assert appointment["participant"] == [  # an identifier's type and assigner are not kept
+        {"actor": {"reference": f"Patient/{KEY}", "identifier": {"value": _token_key("", MRN)}}}
     ]
     # the encounter lacks subject.reference: quarantined, its identifier keyed the same way
     rule, original = conn.execute("select rule, original_values from quarantine.rows").fetchone()
     assert rule == "required:subject.reference"
     encounter = json.loads(original)
     assert encounter["subject"] == {"identifier": {"system": RESIDENT_ID_SYSTEM, "value": keyed}}
-    assert encounter["identifier"] == [{"system": "https://ehr.example.org/visit", "value": "V-1"}]
+    assert "identifier" not in encounter
     conn.close()
     report = scan(NEEDLES, warehouse=tmp_path / "w.duckdb")
     assert report.clean, report.summary()
@@ -195,13 +194,10 @@ def test_a_reference_by_identifier_keeps_only_a_keyed_identifier_and_no_display(
 def test_contained_persons_lose_their_identity_and_local_references_their_display(tmp_path: Path) -> None:
     conn = _load_lines(tmp_path, [CONTAINED])
     encounter = _resource(conn, "ehr_encounter")
-    assert encounter["contained"] == [
-        {"resourceType": "Patient", "id": "pat", "gender": "female"},
-        {"resourceType": "RelatedPerson", "id": "rp", "patient": {"reference": f"Patient/{KEY}"}},
-        {"resourceType": "Location", "id": "loc", "name": "急诊分诊台"},
-    ]
-    assert encounter["participant"] == [{"individual": {"reference": "#rp"}}]
-    assert encounter["location"] == [{"location": {"reference": "#loc"}}]
+    # staging reads no contained resource and no Encounter.participant: neither lands
+    assert "contained" not in encounter and "participant" not in encounter
+    # a location's display is read (the role keyword): kept, scrubbed
+    assert encounter["location"] == [{"location": {"reference": "#loc", "display": "急诊分诊台"}}]
     assert encounter["subject"] == {"reference": f"Patient/{KEY}"}
     conn.close()
     report = scan(NEEDLES, warehouse=tmp_path / "w.duckdb")
@@ -218,9 +214,9 @@ def test_a_contained_patient_inside_a_patient_and_a_refused_line_are_filtered_to
     stored = _resource(conn, "ehr_patient")
     # a Patient is rebuilt from the allow-list: its contained relatives and practitioners never land
     assert "contained" not in stored and "generalPractitioner" not in stored
-    assert set(stored) == {"resourceType", "gender", "id", "meta", "_journey"}
+    assert set(stored) == {"resourceType", "id", "_journey"}
     original = json.loads(conn.execute("select original_values from quarantine.rows").fetchone()[0])
-    assert [item["resourceType"] for item in original["contained"]] == ["Patient", "RelatedPerson", "Location"]
+    assert "contained" not in original and original["id"] == "e4"  # a refused row is allow-listed too
     assert conn.execute("select content_sha256 from quarantine.rows").fetchone()[0] == hashlib.sha256(
         json.dumps(refused, ensure_ascii=False).encode()).hexdigest()
     conn.close()
@@ -245,8 +241,8 @@ def test_a_relatives_name_next_to_a_relatedperson_reference_is_dropped(tmp_path:
     assert _resource(conn, "ehr_appointment")["participant"] == [
         {"actor": {"reference": f"Patient/{KEY}"}},
         {"actor": {"reference": "RelatedPerson/rp-1"}},
-        {"actor": {"reference": "Person/p-2", "type": "Person"}},
-        {"actor": {"reference": "Practitioner/dr-1", "display": "Dr. Li"}},  # staff keep their names
+        {"actor": {"reference": "Person/p-2"}},
+        {"actor": {"reference": "Practitioner/dr-1"}},  # no display is read, a staff name neither
     ]
     conn.close()
 

@@ -64,6 +64,10 @@ def scrub(conn: duckdb.DuckDBPyConnection, text: str) -> str:
         ("号码١٣٨١٢٣٤٥٦٧٨", "号码[phone]"),
         ("号码𝟏𝟑𝟖𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖", "号码[phone]"),
         ("１13812345678", "１[phone]"),
+        # an id glued to a whole mobile number loses it (issue #21: letters no longer shield a number,
+        # ``Tel18677776543``): removing too much, never too little
+        ("就诊号ENC13812345678，住院号ZY00012345", "就诊号ENC[phone]，住院号ZY00012345"),
+        ("就诊号ＥＮＣ１３８１２３４５６７８，住院号ZY00012345", "就诊号ENC[phone]，住院号ZY00012345"),
         # mobiles in Chinese numerals (幺 = 1 as spoken), grouped or not, digits mixed in
         ("我的电话是一三八一二三四五六七八，请回电", "我的电话是[phone]，请回电"),
         ("手机幺三九 幺二三四 五六七八", "手机[phone]"),
@@ -93,7 +97,6 @@ def test_contact_details_are_scrubbed(conn: duckdb.DuckDBPyConnection, text: str
         "费用共计12345.67元，押金3000元",
         "金额 ¥1,380.00",
         "等了138分钟，排在第25号",
-        "就诊号ENC13812345678，住院号ZY00012345",
         "encounter E2026010500123 and order 20260105123456",
         "visit on 2026-01-05 at 10:30-11:45",
         "评分9/10，等候45分钟",
@@ -103,7 +106,7 @@ def test_contact_details_are_scrubbed(conn: duckdb.DuckDBPyConnection, text: str
         "就诊日期２０２６－０１－０５，２０２６０１０５复诊",
         "等了１３８分钟，排在第２５号（急诊）",
         "费用共计１２３４５．６７元，押金3000元（已退）",
-        "就诊号ＥＮＣ１３８１２３４５６７８，住院号ZY00012345",
+        "就诊号ＥＮＣ-000123，住院号ZY00012345",
         "体温３７．５度，血压１２０／８０　室温２５度",
         "评分９/10，等候４５分钟",
         # Chinese numerals that are no phone number
