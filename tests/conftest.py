@@ -15,6 +15,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Tests land files and run at once: no settle time (its own tests set it), in subprocesses too.
+os.environ.setdefault("JOURNEY_LANDING_SETTLE_SECONDS", "0")
 
 from journey.config import Settings  # noqa: E402
 from journey.transform.dbt import dbt_vars  # noqa: E402
@@ -47,7 +49,6 @@ def settings(
     # Generated drops are dated in the past: keep them (retention has its own tests).
     monkeypatch.setenv("JOURNEY_LANDING_RETENTION_DAYS", "0")
     # Tests land files and run at once: no "still being written" wait (tests of it set their own).
-    monkeypatch.setenv("JOURNEY_LANDING_SETTLE_SECONDS", "0")
     built = Settings()
     built.ensure_dirs()
     cached = _parse_cache(tmp_path_factory, built)

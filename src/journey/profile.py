@@ -21,6 +21,7 @@ import duckdb
 
 from journey.config import Settings
 from journey.errors import MissingInput, UsageError
+from journey.ingest.pseudonymise import install_scrub_macros
 from journey.mapping import CodeMap, load_code_map
 
 SOURCES = ("ehr", "crm", "relations")
@@ -321,6 +322,7 @@ def profile_files(paths: Iterable[Path], settings: Settings, *, root: Path | Non
     conn = duckdb.connect()
     try:
         conn.execute("set timezone = 'UTC'")
+        install_scrub_macros(conn)  # a code field may hold what a person typed: never reported unscrubbed
         ndjson = [path for path in known if kinds[path] == ("ehr", "ndjson")]
         resources: list[Resource] = []
         non_resource: dict[str, int] = {}
@@ -388,7 +390,7 @@ def _fhir_resources(conn: duckdb.DuckDBPyConnection, code_map: CodeMap) -> tuple
 
 def _code_rows(conn: duckdb.DuckDBPyConnection, rtype: str, system: str, code: str) -> list[tuple[Any, ...]]:
     return _rows(conn, f"""
-        select {system}, {code}, count(*) from facts where rtype = ?
+        select {system}, journey_scrub({code}), count(*) from facts where rtype = ?
         group by all order by count(*) desc, 2 nulls last""", [rtype])
 
 
@@ -546,7 +548,8 @@ def _tabular(conn: duckdb.DuckDBPyConnection, stem: str, source: str, columns: t
     elements = [Element(column, int(row[index + 1]), lines) for index, column in enumerate(columns)]
     codes = []
     if "department" in columns:
-        for code, count in _rows(conn, f"select department, count(*) from tab_{stem} where department is not null "
+        for code, count in _rows(conn, f"select journey_scrub(department), count(*) from tab_{stem} "
+                                       "where department is not null "
                                        "group by all order by 2 desc"):
             codes.append(CodeCount("department", "department", None, code, count,
                                    code_map.target("department", None, code), True))

@@ -53,7 +53,8 @@ def _env(data: Path, log: Path) -> dict[str, str]:
     env.update(
         JOURNEY_DATA_DIR=str(data),
         JOURNEY_NETGUARD_LOG=str(log),
-        PYTHONPATH=os.pathsep.join([str(GUARD), str(PROJECT)]),
+        JOURNEY_LANDING_SETTLE_SECONDS="0",  # the drop was generated a moment ago
+        PYTHONPATH=os.pathsep.join([str(GUARD), str(PROJECT), str(PROJECT / "src")]),
     )
     return env
 
