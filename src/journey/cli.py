@@ -655,6 +655,7 @@ def privacy_scan(
     if not target.is_file():
         raise MissingInput(f"No warehouse at {target}.",
                            hint="Run `journey backfill` first, or pass --warehouse with a DuckDB file.")
+    typer.echo(f"privacy scan: {len(found)} needles, reading {target} and the files under {settings.root} …", err=True)
     result = scan(found, warehouse=target, folders=data_dir_folders(settings))
     typer.echo(result.summary())
     typer.echo(f"  scanned: {target}, logs, dbt and site files under {settings.root}")

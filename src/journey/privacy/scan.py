@@ -9,24 +9,28 @@ own needles file from a sample of real identities. The scan then looks for each 
 * in **every file** under the given folders (logs, dbt target and logs, the docs site, Prefect's home),
   read as UTF-8 with undecodable bytes replaced, line by line.
 
-Needles are matched as they are really written: case-insensitively, phone and ID numbers with optional
-spaces, dots or dashes between digits, birth dates as ``1952-04-09``, ``1952/4/9``, ``1952年4月9日`` or
-``19520409``. All needles are compiled into a few RE2 alternations, so each column is read once whatever
-the number of needles; only the rows that hit are joined back to the needles to say which one.
+Needles are matched as they are really written: case-insensitively and after Unicode NFKC (full-width
+digits and letters count), any run of spaces as one, phone and ID numbers with spaces, dots or dashes
+anywhere between their digits, birth dates as ``1952-04-09``, ``1952/4/9``, ``1952年4月9日`` or
+``19520409``. Every written form of every needle goes into one Aho-Corasick automaton (pyahocorasick), so
+each value is read once whatever the number of needles.
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import hashlib
 import logging
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import ahocorasick
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -55,18 +59,17 @@ KINDS: tuple[str, ...] = (
     "name", "phone", "national_id", "email", "address", "birth_date", "mrn", "patient_id", "secret", "text",
 )
 _DIGITS = ("phone", "national_id")
-#: Where people put a space, dot or dash in a number: 138 1234 5678; 310104 1952 0409 6849 (or 6-8-4).
-_GROUPS = {("phone", 11): (3, 7), ("national_id", 18): (6, 10, 14), ("national_id", 15): (6, 12)}
-_SEPARATOR = r"[ \-.]?"
-#: Each group of needle kinds is one alternation (RE2 keeps each a small DFA; mixing digit runs
-#: with optional separators and anchored dates in one alternation makes it fall back to its slow NFA).
-_KIND_GROUP = {"phone": "digits", "national_id": "digits", "birth_date": "dates"}
-_CHUNK_NEEDLES = 1000
 _SAMPLE_CHARS = 60
 _FILE_BATCH_LINES = 50_000
-_BATCH_VALUES = 2_000_000
+_BATCH_VALUES = 500_000
 _SKIPPED_TYPES = ("BOOLEAN",)
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+#: Values are joined with this (never part of a form) and matched as one string per batch.
+_ROW = "\x00"
+#: Folding: any whitespace run is one space; date and number separators are one dash.
+_SPACES = re.compile(r"[^\S\x00]+")
+_DASHES = str.maketrans({"/": "-", ".": "-"})
+_UNDASH = str.maketrans({" ": None, "-": None})
 
 
 @dataclass(frozen=True)
@@ -76,20 +79,27 @@ class Needle:
     kind: str
     value: str
 
-    @property
-    def pattern(self) -> str:
-        return needle_pattern(self.kind, self.value)
-
-    @property
-    def anchor(self) -> str:
-        """A lower-case literal every match contains (a cheap ``contains`` before the regex)."""
-        value = self.value.strip().lower()
-        if self.kind == "birth_date" and _DATE.match(value):
-            return value[:4]
+    def forms(self) -> list[tuple[str, str]]:
+        """(view, folded form) pairs: the ways this needle is written, folded like the text they are
+        searched in. View ``digits`` is the text with spaces and dashes removed; ``text`` is the rest.
+        Date forms carry an edge rule: ``date`` (no digit after), ``compact`` (no letter or digit around)."""
+        value = fold(self.value.strip())
         if self.kind in _DIGITS:
-            digits = "".join(c for c in value if c.isalnum())
-            return digits[-4:]
-        return max(value.split(), key=len) if value.split() else value
+            return [("digits", value.translate(_UNDASH))]
+        match = _DATE.match(value) if self.kind == "birth_date" else None
+        if match is None:
+            return [("text" if self.kind == "secret" else "word", value)]
+        year, month, day = match.groups()
+        months, days = {month, str(int(month))}, {day, str(int(day))}
+        forms = [("date", f"{year}-{m}-{d}") for m in sorted(months) for d in sorted(days)]
+        forms += [("text", f"{year}年{m}月{d}日") for m in sorted(months) for d in sorted(days)]
+        return [*forms, ("compact", f"{year}{month}{day}")]
+
+
+def fold(text: str) -> str:
+    """Text as the scan compares it: NFKC (full-width forms), lower case, spaces collapsed, ``/`` and
+    ``.`` as ``-`` (one position per character kept, so edges can still be checked)."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text).lower()).translate(_DASHES)
 
 
 @dataclass(frozen=True)
@@ -140,52 +150,6 @@ class ScanReport:
 # --------------------------------------------------------------------------------------------------
 # needles
 # --------------------------------------------------------------------------------------------------
-def _literal(text: str) -> str:
-    """RE2 for ``text`` as written: ASCII punctuation escaped, any run of spaces as ``\\s+``."""
-    out: list[str] = []
-    for char in text:
-        if char.isspace():
-            if not out or out[-1] != r"\s+":
-                out.append(r"\s+")
-        elif char.isascii() and not char.isalnum():
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def _date_pattern(value: str) -> str:
-    match = _DATE.match(value)
-    if not match:
-        return _literal(value)
-    year, month, day = match.groups()
-    m, d = f"0?{int(month)}", f"0?{int(day)}"
-    separated = rf"{year}[-/.]{m}[-/.]{d}(?:[^0-9]|$)"
-    chinese = rf"{year}年{m}月{d}日"
-    compact = rf"(?:^|[^0-9a-z]){year}{month}{day}(?:[^0-9a-z]|$)"
-    return f"{separated}|{chinese}|{compact}"
-
-
-def _grouped_digits(kind: str, value: str) -> str:
-    chars = "".join(c for c in value if c.isalnum())
-    cuts = _GROUPS.get((kind, len(chars)), ())
-    parts = [chars[a:b] for a, b in zip((0, *cuts), (*cuts, len(chars)), strict=True)]
-    return _SEPARATOR.join(_literal(part) for part in parts)
-
-
-def needle_pattern(kind: str, value: str) -> str:
-    """The RE2 pattern that finds ``value`` the ways it is really written, in lower-cased text.
-
-    (Lower-casing the text beats RE2's ``(?i)``, which turns every class into a large Unicode set.)
-    """
-    value = value.strip().lower()
-    if kind in _DIGITS:
-        return _grouped_digits(kind, value)
-    if kind == "birth_date":
-        return _date_pattern(value)
-    return _literal(value)
-
-
 def needles_from_identities(
     table: pa.Table, *, birth_dates_before: date | None = None, min_length: int = 2
 ) -> list[Needle]:
@@ -255,114 +219,86 @@ def load_needles(path: Path, *, birth_dates_before: date | None = None) -> list[
 # --------------------------------------------------------------------------------------------------
 # matching
 # --------------------------------------------------------------------------------------------------
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def _word(char: str) -> bool:
+    return char.isascii() and char.isalnum()
 
 
-def _alternations(needles: Sequence[Needle]) -> list[str]:
-    """A few RE2 alternations covering every needle, one per group of kinds (chunked)."""
-    by_group: dict[str, set[str]] = {}
-    for needle in needles:
-        by_group.setdefault(_KIND_GROUP.get(needle.kind, "literal"), set()).add(needle.pattern)
-    out = []
-    for group in sorted(by_group):
-        patterns = sorted(by_group[group])
-        out += [
-            "(?:" + "|".join(patterns[i : i + _CHUNK_NEEDLES]) + ")" for i in range(0, len(patterns), _CHUNK_NEEDLES)
-        ]
-    return out
+#: Edge rules by form view (``before``/``after`` are "" at a value's edge).
+_EDGE_OK: dict[str, Callable[[str, str, str, str], bool]] = {
+    "date": lambda before, first, last, after: not after.isdigit(),
+    "compact": lambda before, first, last, after: not (before.isalnum() or after.isalnum()),
+    # A Latin word or number does not continue into letters or digits ("na hu" in "mokuaina hui").
+    "word": lambda before, first, last, after: not (_word(first) and _word(before) or _word(last) and _word(after)),
+}
 
 
-def _sample(value: str, pattern: str) -> str:
-    try:
-        match = re.search(pattern, value.lower())
-    except re.error:
-        match = None
-    if match is None:
-        return value[: 2 * _SAMPLE_CHARS]
-    start = max(match.start() - _SAMPLE_CHARS, 0)
-    return value[start : match.end() + _SAMPLE_CHARS]
+class _Matcher:
+    """Every form of every needle in two Aho-Corasick automata: one over the folded text, one over
+    the folded text without spaces and dashes (numbers written in groups)."""
+
+    def __init__(self, needles: Sequence[Needle]) -> None:
+        forms: dict[str, dict[str, list[tuple[Needle, str]]]] = {}
+        for needle in needles:
+            for view, form in needle.forms():
+                automaton = "digits" if view == "digits" else "text"
+                forms.setdefault(automaton, {}).setdefault(form, []).append((needle, view))
+        self.automata: dict[str, ahocorasick.Automaton] = {}
+        for name, words in forms.items():
+            automaton = ahocorasick.Automaton()
+            for form, entries in words.items():
+                automaton.add_word(form, (len(form), entries))
+            automaton.make_automaton()
+            self.automata[name] = automaton
+
+    def hits(self, values: Sequence[str]) -> Iterator[tuple[int, Needle, str]]:
+        """(row index, needle, the row's folded text around the match) for each needle in each value."""
+        text = fold(_ROW.join(values))
+        for name, automaton in self.automata.items():
+            haystack = text.translate(_UNDASH) if name == "digits" else text
+            ends: list[int] = []
+            found: set[tuple[int, Needle]] = set()
+            for end, (length, entries) in automaton.iter(haystack):
+                start = end - length + 1
+                if not ends:
+                    ends = [m.start() for m in re.finditer(_ROW, haystack)] + [len(haystack)]
+                row = bisect.bisect_left(ends, start)
+                first, last = (ends[row - 1] + 1 if row else 0), ends[row]
+                before, after = haystack[start - 1] if start > first else "", haystack[end + 1 : end + 2]
+                for needle, view in entries:
+                    edge_ok = _EDGE_OK.get(view)
+                    edges = (before, haystack[start], haystack[end], after.replace(_ROW, ""))
+                    if (edge_ok and not edge_ok(*edges)) or (row, needle) in found:
+                        continue
+                    found.add((row, needle))
+                    yield row, needle, haystack[max(start - _SAMPLE_CHARS, first) : min(end + 1 + _SAMPLE_CHARS, last)]
 
 
 class _Scanner:
-    """Collects values as (where, column, text) in a temp table and matches them in large batches.
+    """Values as (where, column, text), matched in batches: one automaton pass per batch."""
 
-    Batching matters: RE2 compiles each alternation once per query, which costs more than scanning a
-    small table, so tables and files are pooled and matched together.
-    """
+    def __init__(self, needles: Sequence[Needle]) -> None:
+        self.matcher = _Matcher(needles)
+        self.rows: dict[tuple[str, str, str, str], int] = {}
+        self.samples: dict[tuple[str, str, str, str], str] = {}
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, needles: Sequence[Needle]) -> None:
-        self.conn = conn
-        self.alternations = _alternations(needles)
-        self.pending = 0
-        conn.register(
-            "_scan_needles_arrow",
-            pa.table(
-                {
-                    "kind": [n.kind for n in needles],
-                    "needle": [n.value for n in needles],
-                    "pattern": ["(?:" + n.pattern + ")" for n in needles],
-                    "anchor": [n.anchor for n in needles],
-                }
-            ),
-        )
-        conn.execute("create or replace temp table _scan_needles as select * from _scan_needles_arrow")
-        conn.unregister("_scan_needles_arrow")
-        for name in ("_scan_values", "_scan_hits"):
-            conn.execute(f'create or replace temp table {name} ("where" varchar, col varchar, value varchar)')
-
-    def add_relation(self, schema: str, table: str, columns: Sequence[str]) -> None:
-        """Every non-null value of ``columns`` of one table or view (a view is computed once)."""
-        relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
-        casts = ", ".join(f"cast({quote_identifier(c)} as varchar) as {quote_identifier(c)}" for c in columns)
-        row = self.conn.execute(
-            f"""insert into _scan_values
-                select {_sql_string(f"{schema}.{table}")}, _col, _val
-                from (unpivot (select {casts} from {relation}) on columns(*) into name _col value _val)"""
-        ).fetchone()
-        self._added(int(row[0]) if row else 0)
-
-    def add_lines(self, lines: pa.Table) -> None:
-        """Arrow table (where, line_no, line)."""
-        self.conn.register("_scan_lines", lines)
-        self.conn.execute("""insert into _scan_values select "where", 'line ' || line_no, line from _scan_lines""")
-        self.conn.unregister("_scan_lines")
-        self._added(lines.num_rows)
-
-    def _added(self, count: int) -> None:
-        self.pending += count
-        if self.pending >= _BATCH_VALUES:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.pending and self.alternations:
-            # Literal patterns (not parameters): RE2 compiles each once per query, not once per row.
-            matches = " or ".join(f"regexp_matches(lower(value), {_sql_string(p)})" for p in self.alternations)
-            self.conn.execute(f"insert into _scan_hits select * from _scan_values where {matches}")
-        self.conn.execute("truncate _scan_values")
-        self.pending = 0
+    def add(self, where: Sequence[str], columns: Sequence[str], values: Sequence[str]) -> None:
+        for row, needle, sample in self.matcher.hits(values):
+            key = (where[row], columns[row], needle.kind, needle.value)
+            self.rows[key] = self.rows.get(key, 0) + 1
+            self.samples.setdefault(key, sample)
 
     def leaks(self) -> list[Leak]:
-        """The hit rows joined back to the needles that hit them."""
-        self.flush()
-        rows = self.conn.execute(
-            """select h."where", h.col, n.kind, n.needle, n.pattern, count(*) as n_rows, min(h.value) as sample
-               from _scan_hits h join _scan_needles n
-                 on contains(lower(h.value), n.anchor) and regexp_matches(lower(h.value), n.pattern)
-               group by all order by 1, 2, 3, 4"""
-        ).fetchall()
-        return [
-            Leak(where, column, kind, needle, int(count), _sample(sample, pattern))
-            for where, column, kind, needle, pattern, count, sample in rows
-        ]
+        return [Leak(*key, count, self.samples[key]) for key, count in sorted(self.rows.items())]
 
 
 # --------------------------------------------------------------------------------------------------
 # warehouse and files
 # --------------------------------------------------------------------------------------------------
-def _add_warehouse(scanner: _Scanner, report: ScanReport, schemas: Iterable[str] | None) -> None:
+def _add_warehouse(
+    scanner: _Scanner, conn: duckdb.DuckDBPyConnection, report: ScanReport, schemas: Iterable[str] | None
+) -> None:
     wanted = sorted(set(schemas)) if schemas is not None else None
-    columns = scanner.conn.execute(
+    columns = conn.execute(
         """select table_schema, table_name, column_name, data_type from information_schema.columns
            where table_catalog = current_database()
              and table_schema not in ('information_schema', 'pg_catalog')
@@ -379,7 +315,22 @@ def _add_warehouse(scanner: _Scanner, report: ScanReport, schemas: Iterable[str]
         report.tables += 1
         report.columns += len(names)
         if names:
-            scanner.add_relation(schema, table, names)
+            _add_relation(scanner, conn, schema, table, names)
+
+
+def _add_relation(
+    scanner: _Scanner, conn: duckdb.DuckDBPyConnection, schema: str, table: str, columns: Sequence[str]
+) -> None:
+    """Every non-null value of ``columns`` of one table or view (a view is computed once)."""
+    relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+    casts = ", ".join(f"cast({quote_identifier(c)} as varchar) as {quote_identifier(c)}" for c in columns)
+    where = f"{schema}.{table}"
+    reader = conn.execute(
+        f"select _col, _val from (unpivot (select {casts} from {relation}) on columns(*) into name _col value _val)"
+    ).fetch_record_batch(_BATCH_VALUES)
+    for batch in reader:
+        values = batch.column(1).to_pylist()
+        scanner.add([where] * len(values), batch.column(0).to_pylist(), values)
 
 
 def _files_under(paths: Iterable[Path]) -> Iterator[Path]:
@@ -395,7 +346,7 @@ def _add_files(scanner: _Scanner, report: ScanReport, paths: Iterable[Path]) -> 
     the same bytes as one already read (the docs site copies dbt's target) is read once."""
     seen: set[str] = set()
     where: list[str] = []
-    numbers: list[int] = []
+    numbers: list[str] = []
     lines: list[str] = []
     for file in _files_under(paths):
         report.files += 1
@@ -406,14 +357,14 @@ def _add_files(scanner: _Scanner, report: ScanReport, paths: Iterable[Path]) -> 
         seen.add(digest)
         for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
             where.append(str(file))
-            numbers.append(number)
-            lines.append(line)
+            numbers.append(f"line {number}")
+            lines.append(line.replace(_ROW, " "))
         if len(lines) >= _FILE_BATCH_LINES:
-            scanner.add_lines(pa.table({"where": where, "line_no": numbers, "line": lines}))
+            scanner.add(where, numbers, lines)
             report.lines += len(lines)
             where, numbers, lines = [], [], []
     if lines:
-        scanner.add_lines(pa.table({"where": where, "line_no": numbers, "line": lines}))
+        scanner.add(where, numbers, lines)
         report.lines += len(lines)
 
 
@@ -432,9 +383,9 @@ def scan(
         raise FileNotFoundError(f"no warehouse at {warehouse}")
     conn = duckdb.connect(str(warehouse), read_only=True) if warehouse is not None else duckdb.connect()
     try:
-        scanner = _Scanner(conn, needles)
+        scanner = _Scanner(needles)
         if warehouse is not None:
-            _add_warehouse(scanner, report, schemas)
+            _add_warehouse(scanner, conn, report, schemas)
         _add_files(scanner, report, folders)
         report.leaks = scanner.leaks() if needles else []
     finally:
