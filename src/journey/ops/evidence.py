@@ -82,7 +82,8 @@ def save_evidence(
                              stopping)
         for table, name in (("evidence_rows", "quarantine"), ("evidence_checks", "checks")):
             path = (scratch / f"{name}.parquet").as_posix().replace("'", "''")
-            conn.execute(f"copy {table} to '{path}' (format parquet)")
+            # uncompressed: `journey privacy-scan` reads every file under logs/ as text, these too
+            conn.execute(f"copy {table} to '{path}' (format parquet, compression uncompressed)")
         counts = conn.execute("select (select count(*) from evidence_rows), (select count(*) from evidence_checks)"
                               ).fetchone()
     finally:
