@@ -10,6 +10,10 @@ Around it, ``guarded_run`` holds the warehouse lock, cleans up after killed runs
 records the run, discards the working copy and sends the webhook alert. Only extraction (discover,
 load) retries, with exponential backoff and only on I/O errors; every stage has its own timeout.
 
+Each run is the Prefect flow run named by its run id; its journey log lines (each with the run id)
+go to journey.log and to the run's Prefect logs, and it ends by publishing its summary and failed
+checks as artifacts (flows/visibility.py; no-ops without a Prefect run).
+
 Runs without a Prefect server (Prefect starts a temporary local API); `journey serve` deploys it on a
 schedule (flows/deploy.py).
 """
