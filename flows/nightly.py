@@ -10,6 +10,10 @@ Around it, ``guarded_run`` holds the warehouse lock, cleans up after killed runs
 records the run, discards the working copy and sends the webhook alert. Only extraction (discover,
 load) retries, with exponential backoff and only on I/O errors; every stage has its own timeout.
 
+Each run is the Prefect flow run named by its run id; its journey log lines (each with the run id)
+go to journey.log and to the run's Prefect logs, and it ends by publishing its summary and failed
+checks as artifacts (flows/visibility.py; no-ops without a Prefect run).
+
 Runs without a Prefect server (Prefect starts a temporary local API); `journey serve` deploys it on a
 schedule (flows/deploy.py).
 """
@@ -29,7 +33,9 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 from prefect.tasks import exponential_backoff
 
+from flows.visibility import current_run_id, publish_artifacts, run_logs_in_prefect, run_name
 from journey.config import Settings, apply_runtime_env
+from journey.logs import configure_logging, run_logging
 from journey.ops.alerts import send_alert
 from journey.ops.backfill import BackfillStopped, backfill_segments, stopped_message
 from journey.ops.guard import alert_for, describe, guarded_run
@@ -127,7 +133,7 @@ def _timed(settings: Settings, summary: RunSummary, stage: str, step: Callable[[
         summary.stage_seconds[stage] = round(summary.stage_seconds.get(stage, 0.0) + time.perf_counter() - started, 3)
 
 
-@flow(name="journey-nightly", log_prints=False)
+@flow(name="journey-nightly", log_prints=False, flow_run_name=run_name)
 def nightly(
     run_date: date | None = None, start: date | None = None, end: date | None = None,
     rebuild: bool = False, docs: bool = True,
@@ -142,8 +148,20 @@ def nightly(
     settings = Settings()
     apply_runtime_env(settings)
     settings.ensure_dirs()
+    configure_logging(settings)  # however Prefect runs this body (serve, a worker, a test)
+    summary = RunSummary.begin(run_date, end, run_id=current_run_id())
+    with run_logging(summary.run_id), run_logs_in_prefect():
+        try:
+            return _nightly(settings, summary, run_date, start, end, rebuild, docs, replay, replay_file, replay_rule)
+        finally:
+            publish_artifacts(settings, summary)  # failed runs too: from the evidence record_run kept
+
+
+def _nightly(
+    settings: Settings, summary: RunSummary, run_date: date | None, start: date | None, end: date | None,
+    rebuild: bool, docs: bool, replay: bool, replay_file: str | None, replay_rule: str | None,
+) -> dict[str, object]:
     tasks = stage_tasks(settings)
-    summary = RunSummary.begin(run_date, end)
     with guarded_run(settings, summary):
         plan: RunPlan = _timed(settings, summary, "discover", lambda: tasks.plan(
             settings, run_date, start=start, end=end, run_id=summary.run_id))
@@ -155,7 +173,7 @@ def nightly(
             record_run(settings, summary)
             return _result(settings, summary, plan)
         work: Path = _timed(settings, summary, "prepare", lambda: tasks.prepare(settings))
-        loaded_at = run_stamp(settings, work)
+        loaded_at = summary.loaded_at = run_stamp(settings, work)
         load_all = tasks.load_for(len(plan.days))
         loads: list[DayLoad] = _timed(settings, summary, "load", lambda: load_all(settings, work, plan, loaded_at))
         summary.add_loads(loads)
@@ -212,6 +230,7 @@ def backfill(start: date | None = None, end: date | None = None) -> list[dict[st
     settings = Settings()
     apply_runtime_env(settings)
     settings.ensure_dirs()
+    configure_logging(settings)
     segments = backfill_segments(settings, start, end)
     results: list[dict[str, object]] = []
     for index, (first, last) in enumerate(segments):

@@ -523,15 +523,24 @@ def docs(
 @quarantine_app.command("list", epilog=_examples(
     "journey quarantine list",
     "journey quarantine list --limit 200 | grep crm/",
+    "journey quarantine list --run 20260302T020000-1a2b3c   # a failed run's refused rows",
 ))
 @friendly
 def quarantine_list(
     limit: Annotated[int, typer.Option(min=1, metavar="N", help="Rows to show.")] = 50,
+    run_id: Annotated[
+        str | None, typer.Option("--run", metavar="RUN_ID",
+                                 help="The rows one run refused, published or not (its evidence in logs/runs/).")
+    ] = None,
 ) -> None:
     """Show quarantined rows of the published warehouse: landed file, row number, the stage that refused
     it (load or staging), rule, detail (never the row's content). Then the landed files and folders
     the last published run did not load, each with its reason. When the last run failed (nothing
-    of it is published, so neither are the rows it refused) or ended degraded, says so and why."""
+    of it is published, so neither are the rows it refused) or ended degraded, says so and why; `--run`
+    with its id lists what it refused."""
+    if run_id is not None:
+        _quarantine_of_run(_settings(need_data=True), run_id, limit)
+        return
     from journey.warehouse.connection import connect_reader
     from journey.warehouse.publish import require_published_warehouse
 
@@ -549,14 +558,8 @@ def quarantine_list(
     finally:
         conn.close()
     from journey.ops.runlog import read_runs
-    from journey.quality.health import refusing_stage
 
-    for file, row, rule, detail in rows:
-        typer.echo(f"{file}:{row}  {refusing_stage(rule)}  {rule}  {detail or ''}")
-    if not rows:
-        typer.echo("quarantine is empty")
-    elif total and total[0] > len(rows):
-        typer.echo(f"… {total[0] - len(rows):,} more (--limit {total[0]} shows all)")
+    _echo_quarantined(rows, int(total[0]) if total else 0, "quarantine is empty")
     if refused:
         typer.echo(f"files not loaded by the last published run ({len(refused):,}):")
         for path, reason, detail in refused:
@@ -564,6 +567,43 @@ def quarantine_list(
     note = console.last_run_note(read_runs(settings))
     if note:
         typer.echo(note)
+
+
+def _quarantine_of_run(settings: Settings, run_id: str, limit: int) -> None:
+    """`quarantine list --run`: the rows one run refused, from its evidence (journey.ops.evidence)."""
+    from journey.ops import evidence
+    from journey.ops.runlog import read_runs
+
+    try:
+        found = evidence.has_evidence(settings, run_id)
+    except ValueError as error:
+        raise UsageError(f"--run {run_id!r}: {error}.") from None
+    run = next((item for item in read_runs(settings) if item["run_id"] == run_id), None)
+    if run is None and not found:
+        raise MissingInput(f"No run {run_id} in {settings.log_dir / 'runs.jsonl'} or the run log.",
+                           hint="`journey sql \"select run_id, status from ops.runs\"` lists the runs; "
+                           "a failed run's id is in its error message and its alert.")
+    if not found:
+        typer.echo(f"run {run_id} ({run['status'] if run else '?'}) kept no evidence: it loaded nothing"
+                   " (or ran before journey kept per-run evidence)")
+        return
+    rows, total = evidence.quarantined_rows(settings, run_id, limit)
+    _echo_quarantined(rows, total, f"run {run_id} quarantined no rows")
+    if run is not None:
+        typer.echo(f"run {run_id} {run['status']}" + (f" at stage {run['stage']}" if run.get("stage") else "")
+                   + f": {total:,} row(s) quarantined (evidence in {evidence.run_dir(settings, run_id)})")
+
+
+def _echo_quarantined(rows: list[tuple[Any, ...]], total: int, empty: str) -> None:
+    """One line per row (file:row, refusing stage, rule, detail), then how many more there are."""
+    from journey.quality.health import refusing_stage
+
+    for file, row, rule, detail in rows:
+        typer.echo(f"{file}:{row}  {refusing_stage(str(rule))}  {rule}  {detail or ''}")
+    if not rows:
+        typer.echo(empty)
+    elif total > len(rows):
+        typer.echo(f"… {total - len(rows):,} more (--limit {total} shows all)")
 
 
 def _files_not_loaded(conn: Any) -> list[tuple[str, str, str]]:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the reports summarised here; imported for types only (they 
     from journey.privacy.retention import RetentionReport
     from journey.report.build import ReportResult
     from journey.report.docs_site import DocsResult
+    from journey.runs import RunSummary
 
 
 def duration(seconds: float) -> str:
@@ -140,7 +141,8 @@ def last_run_note(runs: Sequence[Mapping[str, Any]]) -> str | None:
     status, reason = str(last["status"]), str(last.get("reason") or "").strip()
     if status in ("failed", "interrupted"):
         return (f"last run {last['run_id']} {status} at stage {last.get('stage') or '?'}: nothing of it is published, "
-                f"so the rows it refused are not listed here. Reason: {reason}")
+                f"so the rows it refused are not listed here (`journey quarantine list --run {last['run_id']}` lists "
+                f"them). Reason: {reason}")
     if status == "degraded":
         return f"last run {last['run_id']} was published degraded: {reason}"
     return None
@@ -256,3 +258,55 @@ def error_text(error: JourneyError, log_file: Path | None = None) -> str:
     if log_file is not None and log_file.is_file():
         lines.append(f"  log:   {log_file}")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the run's markdown summary (logs/runs/<id>/summary.md and the Prefect artifact)
+# ---------------------------------------------------------------------------------------------------
+def run_markdown(summary: RunSummary, settings: Settings) -> str:
+    """A run's summary as markdown: what it read, loaded, refused and checked, its stages, and where
+    to look. For a run that did not publish, the counts come from its evidence (journey.ops.evidence)."""
+    from journey.ops import evidence
+
+    published = summary.status in ("succeeded", "degraded")
+    quarantined, loaded = summary.rows_quarantined, summary.rows_loaded
+    checks = _checks(summary.checks_passed, summary.checks_failed, summary.checks_warned, summary.status)
+    if not published and summary.status != "skipped":
+        _, refused = evidence.quarantined_rows(settings, summary.run_id, limit=0)
+        loaded -= max(refused - quarantined, 0)  # rows a gate refused after loading (the flow does the same)
+        quarantined = max(refused, quarantined)
+        counts = evidence.check_counts(settings, summary.run_id)
+        checks = (f"{counts[0]:,} passed, {counts[1]:,} failed ({counts[2]:,} warnings) before the run stopped"
+                  if counts else "none recorded")
+    days = span([day.isoformat() for day in (summary.first_day, summary.last_day) if day is not None])
+    lines = [f"# journey run `{summary.run_id}`: {summary.status}", "",
+             "| | |", "|---|---|",
+             f"| run date | {summary.run_date.isoformat()} |",
+             f"| drop days | {days} |",
+             f"| files | {summary.files:,} |",
+             f"| rows | {_rows(summary.rows_read, loaded, quarantined)} |",
+             f"| checks | {checks} |"]
+    if summary.stage and not published:
+        lines.append(f"| stopped at | {summary.stage} |")
+    if summary.reason:
+        lines.append(f"| reason | {_cell(summary.reason)} |")
+    if summary.files_not_loaded:
+        lines.append(f"| not loaded | {_cell(not_loaded(summary.files_not_loaded))} |")
+    lines += ["", "## Stages", "", "| stage | time |", "|---|---|"]
+    lines += [f"| {name} | {duration(seconds)} |" for name, seconds in summary.stage_seconds.items()]
+    lines += ["", "## Where to look", "",
+              f"- warehouse: `{settings.warehouse_path}`" + ("" if published else " (unchanged by this run)"),
+              f"- refused rows: `journey quarantine list --run {summary.run_id}` ({quarantined:,} row(s))",
+              f"- failed and warned checks: the `journey-run-checks` table artifact, "
+              f"`{evidence.run_dir(settings, summary.run_id) / 'checks.parquet'}`",
+              f"- log: `{settings.log_dir / 'journey.log'}` (lines with run_id={summary.run_id}), "
+              f"runs: `{settings.log_dir / 'runs.jsonl'}`"]
+    dashboard = settings.site_dir / "report" / "index.html"
+    if published and dashboard.is_file():
+        lines.append(f"- dashboard: `{dashboard}`")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    """Text for one markdown table cell: one line, pipes escaped."""
+    return " ".join(text.split()).replace("|", "\\|")

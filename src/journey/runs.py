@@ -25,7 +25,7 @@ from journey.ingest.loader import FileLoad, already_loaded, batch_id_for, load_f
 from journey.ingest.pseudonymise import install_macros
 from journey.ingest.readers import ReadLimits
 from journey.mapping import load_code_map
-from journey.ops import runlog
+from journey.ops import evidence, runlog
 from journey.ops.clock import stamp_after
 from journey.profile import record_night
 from journey.warehouse.connection import connect_writer
@@ -334,13 +334,16 @@ class RunSummary:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     finished_at: datetime | None = None
     reason: str | None = None
+    #: this run's load stamp (``run_stamp``): every quarantine row it writes is stamped at or after it
+    loaded_at: datetime | None = None
 
     @classmethod
-    def begin(cls, run_date: date | None, end: date | None = None) -> RunSummary:
-        """A run that has not planned yet (its date is provisional until ``apply_plan``)."""
+    def begin(cls, run_date: date | None, end: date | None = None, run_id: str | None = None) -> RunSummary:
+        """A run that has not planned yet (its date is provisional until ``apply_plan``); ``run_id`` is
+        the orchestrator's name for it when it gave one (the Prefect flow-run name)."""
         now = datetime.now(UTC)
-        return cls(run_id=new_run_id(now), run_date=run_date or end or now.date(), first_day=None, last_day=None,
-                   started_at=now.replace(tzinfo=None))
+        return cls(run_id=run_id or new_run_id(now), run_date=run_date or end or now.date(), first_day=None,
+                   last_day=None, started_at=now.replace(tzinfo=None))
 
     def apply_plan(self, plan: RunPlan) -> None:
         self.run_date = plan.run_date
@@ -390,12 +393,33 @@ def mark_stage(settings: Settings, summary: RunSummary, stage: str) -> None:
 
 
 def record_run(settings: Settings, summary: RunSummary) -> None:
-    """Record the run's outcome: one line in logs/runs.jsonl and its row in warehouse/ops.duckdb."""
+    """Record the run's outcome: one line in logs/runs.jsonl, its row in warehouse/ops.duckdb, and its
+    evidence and summary in logs/runs/<run_id>/ (journey.ops.evidence)."""
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     with (settings.log_dir / "runs.jsonl").open("a", encoding="utf-8") as handle:
         handle.write(summary.as_json() + "\n")
     runlog.write_run(settings, summary.row())
+    try:
+        keep_evidence(settings, summary)
+    except (OSError, duckdb.Error, ValueError) as error:
+        log.warning("could not keep the evidence of run %s in %s: %s", summary.run_id,
+                    settings.log_dir / "runs", error)
     log.info("run %s %s", summary.run_id, summary.status, extra={"stage": summary.stage, "reason": summary.reason})
+
+
+def keep_evidence(settings: Settings, summary: RunSummary) -> Path:
+    """The run's quarantine rows and check results out of its working copy (still there when a failed
+    run is recorded; for a published run, the warehouse it became), then its summary.md."""
+    from journey.console import run_markdown
+
+    published = summary.status in PUBLISHED_STATUSES
+    source = settings.work_path if settings.work_path.is_file() else settings.warehouse_path if published else None
+    if summary.loaded_at is not None and source is not None and source.is_file():
+        stopped_by = summary.reason if summary.status == "failed" else None  # its errors, as check rows
+        kept = evidence.save_evidence(settings, summary.run_id, source, summary.loaded_at, summary.stage, stopped_by)
+        log.info("kept the evidence of run %s: %d quarantined row(s), %d check result(s)",
+                 summary.run_id, kept.quarantined, kept.checks)
+    return evidence.write_summary(settings, summary.run_id, run_markdown(summary, settings))
 
 
 def record_in_warehouse(settings: Settings, summary: RunSummary, work: Path) -> None:

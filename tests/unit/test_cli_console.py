@@ -189,5 +189,5 @@ def test_the_last_run_note_names_failed_and_degraded_runs() -> None:
     assert last_run_note([]) is None and last_run_note([failed, ok]) is None
     assert last_run_note([ok, failed]) == (
         "last run r2 failed at stage health: nothing of it is published, so the rows it refused are not "
-        "listed here. Reason: staging/Encounter: ...")
+        "listed here (`journey quarantine list --run r2` lists them). Reason: staging/Encounter: ...")
     assert last_run_note([degraded]) == "last run r3 was published degraded: marts/Encounter: ..."
