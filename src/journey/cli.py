@@ -64,8 +64,9 @@ from marts.metrics_wait_daily
 group by all order by encounters desc limit 10"""
 
 
-def _settings(verbose: bool = False, *, need_data: bool = False) -> Settings:
-    """The settings from the environment; with ``need_data``, the data dir must already exist."""
+def _settings(verbose: bool = False, *, need_data: bool = False, need_init: bool = False) -> Settings:
+    """The settings from the environment; with ``need_data``, the data dir must already exist, with
+    ``need_init`` also be set up by `journey init` (checked before anything is written there)."""
     from pydantic import ValidationError
 
     try:
@@ -82,6 +83,9 @@ def _settings(verbose: bool = False, *, need_data: bool = False) -> Settings:
             f"No data dir at {settings.root} (JOURNEY_DATA_DIR={os.environ.get('JOURNEY_DATA_DIR', 'unset: ./data')}).",
             hint=MissingInput.hint,
         )
+    if need_init and not settings.landing_dir.is_dir():
+        raise ConfigError(f"{settings.root} is not set up for journey yet (no {settings.landing_dir.name}/ folder).",
+                          hint="Run `journey init` there first (or set JOURNEY_DATA_DIR to your data dir).")
     apply_runtime_env(settings)
     configure_logging(settings, verbose=verbose)
     return settings
@@ -266,10 +270,7 @@ def _quiet_libraries(verbose: bool) -> None:
 
 def _run_settings(verbose: bool) -> Settings:
     """The settings of a run or backfill: an initialised data dir (landing/ and a secret), quiet libraries."""
-    settings = _settings(verbose, need_data=True)
-    if not settings.landing_dir.is_dir():
-        raise ConfigError(f"{settings.root} is not set up for journey yet (no {settings.landing_dir.name}/ folder).",
-                          hint="Run `journey init` there first (or set JOURNEY_DATA_DIR to your data dir).")
+    settings = _settings(verbose, need_data=True, need_init=True)
     settings.pseudonym_key(create=False)
     _quiet_libraries(verbose)
     return settings

@@ -14,7 +14,7 @@ from datetime import date
 
 from journey.config import Settings
 from journey.ops.alerts import Alert, send_alert
-from journey.ops.lock import RunInProgress, RunLock, acquire_run_lock
+from journey.ops.lock import RunInProgress, RunLock, acquire_run_lock, lend
 from journey.ops.runlog import INTERRUPTED_REASON, mark_interrupted
 from journey.runs import RunSummary, record_run
 from journey.warehouse.publish import discard_working_copy, recover_leftovers
@@ -86,7 +86,8 @@ def run_lock(
     # no run id yet (the flow names its run): the lock file says a run is starting, until the flow's guard
     lock = _lock_or_alert(settings, RunSummary.begin(run_date), on_wait, holder="")
     try:
-        yield
+        with lend(lock):
+            yield
     finally:
         lock.release()
 

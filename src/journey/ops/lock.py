@@ -14,7 +14,9 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -47,14 +49,18 @@ def describe_holder(text: str) -> str:
 
 
 class RunLock:
-    """A held run lock; ``release`` (or process exit) frees it. Taken again by the same process (the
-    CLI takes it before the flow starts, the flow's guard then takes it too), the inner lock only
-    renames the holder and its release leaves the lock held."""
+    """A held run lock; ``release`` (or process exit) frees it. Taken again where it is lent (the CLI
+    takes it before the flow starts, the flow's guard then takes it too), the inner lock only renames
+    the holder and its release leaves the lock held."""
 
     def __init__(self, path: Path, handle: IO[str] | None, *, owner: bool = True) -> None:
         self.path = path
         self._handle: IO[str] | None = handle
         self._owner = owner
+
+    @property
+    def held(self) -> bool:
+        return self._handle is not None
 
     def note_holder(self, run_id: str) -> None:
         """Write who holds the lock (pid, run id, since when) into the lock file."""
@@ -70,14 +76,24 @@ class RunLock:
         if not self._owner:
             return
         if self._handle is not None:
-            _held.pop(self.path, None)
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
             self._handle = None
 
 
-#: Locks this process holds, by path (flock is per open file: a second open would wait on ourselves).
-_held: dict[Path, RunLock] = {}
+#: The lock a command holds for the flow it runs (``lend``): the flow's guard takes it over instead
+#: of waiting on it (flock is per open file: a second open in this process would wait on itself).
+_lent: ContextVar[RunLock | None] = ContextVar("journey_lent_run_lock", default=None)
+
+
+@contextmanager
+def lend(lock: RunLock) -> Iterator[None]:
+    """Inside the body, ``acquire_run_lock`` in this context reuses ``lock`` (renaming its holder)."""
+    token = _lent.set(lock)
+    try:
+        yield
+    finally:
+        _lent.reset(token)
 
 
 def acquire_run_lock(
@@ -90,8 +106,9 @@ def acquire_run_lock(
     wait_seconds)`` (the CLI prints it) — then waits; RunInProgress once the wait is over.
     """
     path = lock_path(settings)
-    if path in _held:
-        _held[path].note_holder(run_id)
+    lent = _lent.get()
+    if lent is not None and lent.path == path and lent.held:
+        lent.note_holder(run_id)
         return RunLock(path, None, owner=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     wait = settings.run_lock_wait_seconds if wait_seconds is None else wait_seconds
@@ -108,7 +125,9 @@ def acquire_run_lock(
             holder = describe_holder(handle.read())
             if not said and remaining > 0:
                 said = True
-                log.warning("the warehouse lock is held by %s; waiting up to %.0f s", holder, wait)
+                # a warning on the console unless the caller says it there itself
+                log.log(logging.INFO if on_wait else logging.WARNING,
+                        "the warehouse lock is held by %s; waiting up to %.0f s", holder, wait)
                 if on_wait is not None:
                     on_wait(holder, wait)
             if remaining <= 0:
@@ -121,6 +140,5 @@ def acquire_run_lock(
             time.sleep(min(0.5, remaining))
     lock = RunLock(path, handle)
     lock.note_holder(run_id)
-    _held[path] = lock
     log.debug("run lock taken", extra={"run_id": run_id, "lock": str(path)})
     return lock
