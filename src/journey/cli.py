@@ -26,7 +26,7 @@ from journey import console
 from journey.config import Settings, apply_runtime_env
 from journey.errors import ConfigError, JourneyError, MissingInput, UsageError
 from journey.logs import configure_logging
-from journey.progress import Bar, follow_runs, pending_days, progress
+from journey.progress import Bar, follow_runs, pending_days, progress, split_runs
 
 
 def _examples(*lines: str) -> str:
@@ -302,9 +302,9 @@ def _run_flow(run_date: date | None, verbose: bool, rebuild: bool = False, **opt
             from flows.nightly import nightly
             from flows.runner import run_flow
 
-            total = pending_days(settings, run_date=run_date)
+            days = split_runs(pending_days(settings, run_date=run_date), per_run=None)
             try:
-                with _bar("starting the run", total, "days", verbose) as bar, follow_runs(bar):
+                with _bar("starting the run", 100, "%", verbose) as bar, follow_runs(bar, days):
                     result = run_flow(nightly, run_date=run_date, rebuild=rebuild, **options)
             except JourneyError:
                 raise
@@ -382,8 +382,8 @@ def backfill(
             from flows.runner import run_flow
 
             try:
-                with _bar("starting the backfill", pending_days(settings, start=first, end=last), "days",
-                          verbose) as bar, follow_runs(bar):
+                days = split_runs(pending_days(settings, start=first, end=last), settings.backfill_days_per_run)
+                with _bar("starting the backfill", 100 * len(days), "%", verbose) as bar, follow_runs(bar, days):
                     results = run_flow(backfill_flow, start=first, end=last)
             except JourneyError:
                 raise
