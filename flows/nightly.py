@@ -10,8 +10,8 @@ Around it, ``guarded_run`` holds the warehouse lock, cleans up after killed runs
 records the run, discards the working copy and sends the webhook alert. Only extraction (discover,
 load) retries, with exponential backoff and only on I/O errors; every stage has its own timeout.
 
-Runs without a Prefect server (Prefect starts a temporary local API); `journey serve` deploys it on a
-schedule (flows/deploy.py).
+Without a Prefect server the CLI runs it as plain Python (flows/runner.py: ``step``, ``optional``,
+``subflow`` keep the tasks' limits); `journey serve` deploys it on a schedule (flows/deploy.py).
 """
 
 from __future__ import annotations
