@@ -14,6 +14,7 @@ from datetime import date
 
 from journey.config import Settings
 from journey.ops.guard import guarded_run
+from journey.ops.steps import Step
 from journey.runs import RunPlan, RunSummary, plan_run, record_run
 
 SKIPPED_REASON = "no new or changed files in landing"
@@ -50,7 +51,10 @@ def quiet_night(settings: Settings, run_date: date | None) -> dict[str, object] 
     with guarded_run(settings, summary):
         summary.stage = "discover"  # where the flow's skipped runs end too
         started = time.perf_counter()
-        plan = plan_run(settings, run_date, run_id=summary.run_id)
+        # as the flow's discover task: its time limit, retries on I/O errors with doubling delays
+        discover = Step(plan_run, "discover", settings.timeouts.discover, settings.extract_retries,
+                        [settings.extract_retry_delay_seconds * 2**retry for retry in range(settings.extract_retries)])
+        plan = discover(settings, run_date, run_id=summary.run_id)
         if not nothing_new(plan):
             return None  # nothing recorded: the flow records its own run
         summary.stage_seconds["discover"] = round(time.perf_counter() - started, 3)
