@@ -127,6 +127,23 @@ def test_one_setting_alerts_a_wecom_bot_and_a_json_endpoint(
         plain.close()
 
 
+def test_a_mattermost_bot_on_a_local_host_gets_slack_style_text(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chat-bot format apprise can point at 127.0.0.1 itself: Mattermost's incoming webhook (the
+    Slack-compatible ``{"text": …, "username": …}``), through send_alert with nothing overridden."""
+    bot = Webhook()
+    try:
+        monkeypatch.setenv("JOURNEY_ALERT_URLS", f"mmost://127.0.0.1:{bot.server.server_address[1]}/abcdef0123456789")
+        assert send_alert(Settings(), ALERT) is True
+        (body,) = bot.received
+        assert bot.paths == ["/hooks/abcdef0123456789"]
+        assert (body["text"], body["username"]) == ("journey run failed: r1\r\n" + _expected_text(Settings()),
+                                                    "journey")
+    finally:
+        bot.close()
+
+
 def test_a_dead_or_unknown_destination_is_logged_and_never_raised(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -204,7 +221,7 @@ def test_run_lock_is_exclusive_and_a_killed_holder_leaves_no_stale_lock(
                               env=dict(os.environ))
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        with pytest.raises(RunInProgress, match=f'"pid": {holder.pid}'):
+        with pytest.raises(RunInProgress, match=rf"run holder \(pid {holder.pid}, since "):
             acquire_run_lock(settings, "second", wait_seconds=0)
         summary = RunSummary.begin(START)
         with pytest.raises(RunInProgress), guarded_run(settings, summary):

@@ -89,12 +89,13 @@ def notifier(settings: Settings, alert: Alert) -> apprise.Apprise:
     import apprise
     from apprise.plugins.custom_json import NotifyJSON
 
-    destinations = apprise.Apprise()
+    asset = apprise.AppriseAsset(app_id="journey", app_desc="journey run alerts")  # the bot's user name
+    destinations = apprise.Apprise(asset=asset)
     timeout = settings.webhook_timeout_seconds
     for url in alert_urls(settings):
-        plugin = apprise.Apprise.instantiate(url)
+        plugin = apprise.Apprise.instantiate(url, asset=asset)
         if plugin is None and urlsplit(url).scheme in {"http", "https"}:
-            plugin = apprise.Apprise.instantiate(as_json_url(url))  # not a chat bot's own URL: plain JSON
+            plugin = apprise.Apprise.instantiate(as_json_url(url), asset=asset)  # not a bot's own URL: plain JSON
         if plugin is None:
             log.error("alert URL not understood by apprise, skipped: %s", _where(url))
             continue
