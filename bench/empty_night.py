@@ -64,8 +64,10 @@ def main(argv: list[str] | None = None) -> None:
     print("| empty night | wall s (median) | CPU s | peak RSS MB | goal ≤ 5 s |")
     print("|---|---:|---:|---:|---|")
     for name, result in results["measures"].items():
-        print(f"| `journey {name}` | {result['wall_s']} | {result['cpu_s']} | {result['peak_rss_mb']} | "
-              f"{'met' if result['met'] else 'NOT met'} |")
+        print(
+            f"| `journey {name}` | {result['wall_s']} | {result['cpu_s']} | {result['peak_rss_mb']} | "
+            f"{'met' if result['met'] else 'NOT met'} |"
+        )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,9 @@ JOURNEY = [sys.executable, "-m", "journey.cli"]
 
 
 def _hold_lock() -> subprocess.Popen[str]:
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK], stdout=subprocess.PIPE, text=True,
-                              env=dict(os.environ))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK], stdout=subprocess.PIPE, text=True, env=dict(os.environ)
+    )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     return holder
 
@@ -47,15 +48,21 @@ def _stop(process: subprocess.Popen[str]) -> None:
 def test_a_second_run_names_the_holder_at_once_then_exits_3(settings: Settings) -> None:
     holder = _hold_lock()
     try:
-        result = subprocess.run([*JOURNEY, "run"], env={**os.environ, "JOURNEY_RUN_LOCK_WAIT_SECONDS": "1"},
-                                capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [*JOURNEY, "run"],
+            env={**os.environ, "JOURNEY_RUN_LOCK_WAIT_SECONDS": "1"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
         _stop(holder)
     assert result.returncode == 3, result.stderr
     lines = result.stderr.splitlines()
     named = f"run {HOLDER_RUN} (pid {holder.pid}, since "
     assert lines[0].startswith(f"waiting: {named}") and lines[0].endswith(
-        "holds the warehouse lock; this run waits up to 1 s (JOURNEY_RUN_LOCK_WAIT_SECONDS), then exits 3")
+        "holds the warehouse lock; this run waits up to 1 s (JOURNEY_RUN_LOCK_WAIT_SECONDS), then exits 3"
+    )
     errors = [index for index, line in enumerate(lines) if line.startswith("error:")]
     assert errors and errors[0] > 0, "the waiting line comes before the error"
     assert lines[errors[0]].startswith(f"error: another journey run is writing the warehouse: {named}")
@@ -64,8 +71,13 @@ def test_a_second_run_names_the_holder_at_once_then_exits_3(settings: Settings) 
 
 def test_a_waiting_run_says_so_while_it_waits_and_runs_once_the_lock_is_free(settings: Settings) -> None:
     holder = _hold_lock()
-    waiting = subprocess.Popen([*JOURNEY, "run"], env={**os.environ, "JOURNEY_RUN_LOCK_WAIT_SECONDS": "300"},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    waiting = subprocess.Popen(
+        [*JOURNEY, "run"],
+        env={**os.environ, "JOURNEY_RUN_LOCK_WAIT_SECONDS": "300"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert waiting.stderr is not None
         first = waiting.stderr.readline()
@@ -92,8 +104,7 @@ except SystemExit as done:
 
 def test_an_empty_night_is_recorded_without_importing_prefect(settings: Settings) -> None:
     env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
-    result = subprocess.run([sys.executable, "-c", _EMPTY_NIGHT], env=env, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run([sys.executable, "-c", _EMPTY_NIGHT], env=env, capture_output=True, text=True, timeout=300)
     assert "exit 0 prefect imported: False" in result.stderr, result.stderr
     (run,) = read_runs(settings)
     assert (run["status"], run["stage"], run["reason"]) == ("skipped", "discover", "no new or changed files in landing")
@@ -127,8 +138,13 @@ def test_a_run_killed_with_sigkill_leaves_no_process_behind(settings: Settings) 
     generate(settings.landing_dir, settings.generator_dir, start=date(2026, 3, 2), days=1, scale=0.02, seed=7)
     mark = uuid.uuid4().hex
     env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
-    run = subprocess.Popen([*JOURNEY, "run"], env={**env, "JOURNEY_TEST_MARK": mark},
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    run = subprocess.Popen(
+        [*JOURNEY, "run"],
+        env={**env, "JOURNEY_TEST_MARK": mark},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 600
         while not any("dbt" in command for pid, command in _marked(mark).items() if pid != run.pid):

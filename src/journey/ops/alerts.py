@@ -101,8 +101,9 @@ def notifier(settings: Settings, alert: Alert) -> apprise.Apprise:
             continue
         plugin.socket_connect_timeout = plugin.socket_read_timeout = timeout
         if isinstance(plugin, NotifyJSON):
-            plugin.payload_extras.update({key: "" if value is None else str(value)
-                                          for key, value in alert.payload().items()})
+            plugin.payload_extras.update(
+                {key: "" if value is None else str(value) for key, value in alert.payload().items()}
+            )
         destinations.add(plugin)
     return destinations
 

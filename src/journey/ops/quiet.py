@@ -34,11 +34,18 @@ def record_skipped(settings: Settings, summary: RunSummary) -> None:
 def run_result(settings: Settings, summary: RunSummary, plan: RunPlan) -> dict[str, object]:
     """A run's outcome as the CLI's summary reads it (the nightly flow returns the same)."""
     return {
-        "run_id": summary.run_id, "status": summary.status, "days": [d.isoformat() for d in plan.days],
-        "files": summary.files, "rows_read": summary.rows_read, "rows_loaded": summary.rows_loaded,
-        "rows_quarantined": summary.rows_quarantined, "checks_passed": summary.checks_passed,
-        "checks_failed": summary.checks_failed, "checks_warned": summary.checks_warned,
-        "stage_seconds": summary.stage_seconds, "reason": summary.reason,
+        "run_id": summary.run_id,
+        "status": summary.status,
+        "days": [d.isoformat() for d in plan.days],
+        "files": summary.files,
+        "rows_read": summary.rows_read,
+        "rows_loaded": summary.rows_loaded,
+        "rows_quarantined": summary.rows_quarantined,
+        "checks_passed": summary.checks_passed,
+        "checks_failed": summary.checks_failed,
+        "checks_warned": summary.checks_warned,
+        "stage_seconds": summary.stage_seconds,
+        "reason": summary.reason,
         "files_not_loaded": summary.files_not_loaded,
         "warehouse": str(settings.warehouse_path),
     }
@@ -52,8 +59,13 @@ def quiet_night(settings: Settings, run_date: date | None) -> dict[str, object] 
         summary.stage = "discover"  # where the flow's skipped runs end too
         started = time.perf_counter()
         # as the flow's discover task: its time limit, retries on I/O errors with doubling delays
-        discover = Step(plan_run, "discover", settings.timeouts.discover, settings.extract_retries,
-                        [settings.extract_retry_delay_seconds * 2**retry for retry in range(settings.extract_retries)])
+        discover = Step(
+            plan_run,
+            "discover",
+            settings.timeouts.discover,
+            settings.extract_retries,
+            [settings.extract_retry_delay_seconds * 2**retry for retry in range(settings.extract_retries)],
+        )
         plan = discover(settings, run_date, run_id=summary.run_id)
         if not nothing_new(plan):
             return None  # nothing recorded: the flow records its own run

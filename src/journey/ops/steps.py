@@ -61,8 +61,9 @@ class Step(Generic[P, R]):
                     raise
                 pause = self.delay(attempt)
                 attempt += 1
-                log.warning("step %s failed (%s); retry %d of %d in %.0f s", self.name, error, attempt,
-                            self.retries, pause)
+                log.warning(
+                    "step %s failed (%s); retry %d of %d in %.0f s", self.name, error, attempt, self.retries, pause
+                )
                 time.sleep(pause)
 
     def _once(self, *args: P.args, **kwargs: P.kwargs) -> R:

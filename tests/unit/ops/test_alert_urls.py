@@ -27,8 +27,12 @@ def test_a_plain_webhook_becomes_apprise_json_keeping_its_query(url: str, expect
 def test_one_setting_holds_several_urls_and_the_webhook_joins_them(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JOURNEY_ALERT_URLS", " wecombot://KEY1,dingtalk://TOKEN2/\n\tmailto://ops:pw@mail.example.org ")
     monkeypatch.setenv("JOURNEY_WEBHOOK_URL", "https://hooks.example.org/journey")
-    assert alert_urls(Settings()) == ["wecombot://KEY1", "dingtalk://TOKEN2/", "mailto://ops:pw@mail.example.org",
-                                      "jsons://hooks.example.org/journey"]
+    assert alert_urls(Settings()) == [
+        "wecombot://KEY1",
+        "dingtalk://TOKEN2/",
+        "mailto://ops:pw@mail.example.org",
+        "jsons://hooks.example.org/journey",
+    ]
     monkeypatch.delenv("JOURNEY_ALERT_URLS")
     monkeypatch.delenv("JOURNEY_WEBHOOK_URL")
     assert alert_urls(Settings()) == []
@@ -44,7 +48,8 @@ def test_a_prefect_server_counts_as_configured_from_the_environment_or_the_activ
     assert api_configured() is False, "no profiles file"
     (tmp_path / "profiles.toml").write_text(
         'active = "local"\n[profiles.local]\nPREFECT_API_URL = "http://127.0.0.1:4200/api"\n[profiles.ephemeral]\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     assert api_configured() is True
     monkeypatch.setenv("PREFECT_PROFILE", "ephemeral")
     assert api_configured() is False
