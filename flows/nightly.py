@@ -14,8 +14,8 @@ Each run is the Prefect flow run named by its run id; its journey log lines (eac
 go to journey.log and to the run's Prefect logs, and it ends by publishing its summary and failed
 checks as artifacts (flows/visibility.py; no-ops without a Prefect run).
 
-Runs without a Prefect server (Prefect starts a temporary local API); `journey serve` deploys it on a
-schedule (flows/deploy.py).
+Without a Prefect server the CLI runs it as plain Python (flows/runner.py: ``step``, ``optional``,
+``subflow`` keep the tasks' limits); `journey serve` deploys it on a schedule (flows/deploy.py).
 """
 
 from __future__ import annotations
@@ -33,12 +33,14 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 from prefect.tasks import exponential_backoff
 
+from flows.runner import optional, step, subflow
 from flows.visibility import current_run_id, publish_artifacts, run_logs_in_prefect, run_name
 from journey.config import Settings, apply_runtime_env
 from journey.logs import configure_logging, run_logging
 from journey.ops.alerts import send_alert
 from journey.ops.backfill import BackfillStopped, backfill_segments, stopped_message
 from journey.ops.guard import alert_for, describe, guarded_run
+from journey.ops.quiet import nothing_new, record_skipped, run_result
 from journey.privacy.retention import apply_retention
 from journey.quality.gate import GateReport, validate_stage
 from journey.quality.health import HealthReport, check_run_health
@@ -111,7 +113,7 @@ class StageTasks:
 def stage_tasks(settings: Settings) -> StageTasks:
     """The tasks with this site's timeouts and retries (only discover and load retry)."""
     limit = settings.timeouts
-    return StageTasks(
+    tasks = StageTasks(
         plan=plan_task.with_options(timeout_seconds=limit.discover, **extraction_options(settings)),
         prepare=prepare_task.with_options(timeout_seconds=limit.publish),
         load=load_task.with_options(timeout_seconds=limit.load, **extraction_options(settings)),
@@ -122,6 +124,7 @@ def stage_tasks(settings: Settings) -> StageTasks:
         docs=docs_task.with_options(timeout_seconds=limit.docs),
         publish=publish_task.with_options(timeout_seconds=limit.publish),
     )
+    return StageTasks(**{name: step(task) for name, task in vars(tasks).items()})  # plain run: flows/runner.py
 
 
 def _timed(settings: Settings, summary: RunSummary, stage: str, step: Callable[[], T]) -> T:
@@ -166,11 +169,8 @@ def _nightly(
         plan: RunPlan = _timed(settings, summary, "discover", lambda: tasks.plan(
             settings, run_date, start=start, end=end, run_id=summary.run_id))
         summary.apply_plan(plan)
-        if not plan.files and not plan.refused_new and not rebuild and not replay:
-            # Nothing new or changed landed (entries refused before, unchanged, were named then): the
-            # published warehouse is already up to date.
-            summary.finish("skipped", "no new or changed files in landing")
-            record_run(settings, summary)
+        if nothing_new(plan, rebuild=rebuild, replay=replay):  # the published warehouse is up to date
+            record_skipped(settings, summary)
             return _result(settings, summary, plan)
         work: Path = _timed(settings, summary, "prepare", lambda: tasks.prepare(settings))
         loaded_at = summary.loaded_at = run_stamp(settings, work)
@@ -179,7 +179,7 @@ def _nightly(
         summary.add_loads(loads)
         batches = [batch for load in loads for batch in load.batch_ids]
         if replay:
-            replayed: ReplayReport = _timed(settings, summary, "replay", lambda: replay_task(
+            replayed: ReplayReport = _timed(settings, summary, "replay", lambda: step(replay_task)(
                 settings, work, now=loaded_at, path=replay_file, rule=replay_rule))
             batches += [batch for batch in replayed.batch_ids if batch not in batches]
         landed: GateReport = _timed(
@@ -214,10 +214,10 @@ def _nightly(
         if docs:
             # The managers' dashboard from what was just published; a chart failing never fails a
             # run whose data is already published and correct.
-            report_task(settings, return_state=True)
+            optional(report_task, settings)
         if settings.landing_retention_days:
             # After publish, under the run lock: only files the published manifest holds can go.
-            retention_task(settings)
+            step(retention_task)(settings)
     return _result(settings, summary, plan)
 
 
@@ -235,7 +235,7 @@ def backfill(start: date | None = None, end: date | None = None) -> list[dict[st
     results: list[dict[str, object]] = []
     for index, (first, last) in enumerate(segments):
         try:
-            results.append(nightly(start=first, end=last, docs=index == len(segments) - 1))
+            results.append(subflow(nightly)(start=first, end=last, docs=index == len(segments) - 1))
         except Exception as error:
             published = sum(len(cast(list[str], result["days"])) for result in results)
             raise BackfillStopped(stopped_message((first, last), published, describe(error))) from error
@@ -243,12 +243,4 @@ def backfill(start: date | None = None, end: date | None = None) -> list[dict[st
 
 
 def _result(settings: Settings, summary: RunSummary, plan: RunPlan) -> dict[str, object]:
-    return {
-        "run_id": summary.run_id, "status": summary.status, "days": [d.isoformat() for d in plan.days],
-        "files": summary.files, "rows_read": summary.rows_read, "rows_loaded": summary.rows_loaded,
-        "rows_quarantined": summary.rows_quarantined, "checks_passed": summary.checks_passed,
-        "checks_failed": summary.checks_failed, "checks_warned": summary.checks_warned,
-        "stage_seconds": summary.stage_seconds, "reason": summary.reason,
-        "files_not_loaded": summary.files_not_loaded,
-        "warehouse": str(settings.warehouse_path),
-    }
+    return run_result(settings, summary, plan)

@@ -26,7 +26,7 @@ from journey import console
 from journey.config import Settings, apply_runtime_env
 from journey.errors import ConfigError, JourneyError, MissingInput, UsageError
 from journey.logs import configure_logging
-from journey.progress import Bar, follow_runs, pending_days, progress
+from journey.progress import Bar, follow_runs, pending_days, progress, split_runs
 
 
 def _examples(*lines: str) -> str:
@@ -64,8 +64,9 @@ from marts.metrics_wait_daily
 group by all order by encounters desc limit 10"""
 
 
-def _settings(verbose: bool = False, *, need_data: bool = False) -> Settings:
-    """The settings from the environment; with ``need_data``, the data dir must already exist."""
+def _settings(verbose: bool = False, *, need_data: bool = False, need_init: bool = False) -> Settings:
+    """The settings from the environment; with ``need_data``, the data dir must already exist, with
+    ``need_init`` also be set up by `journey init` (checked before anything is written there)."""
     from pydantic import ValidationError
 
     try:
@@ -77,9 +78,14 @@ def _settings(verbose: bool = False, *, need_data: bool = False) -> Settings:
         )
         raise ConfigError(f"invalid setting: {problems}.") from None
     if need_data and not settings.root.is_dir():
-        raise MissingInput(
-            f"No data dir at {settings.root} (JOURNEY_DATA_DIR={os.environ.get('JOURNEY_DATA_DIR', 'unset: ./data')})."
+        # A setting that points nowhere: exit 2, with the way to start a data dir
+        raise ConfigError(
+            f"No data dir at {settings.root} (JOURNEY_DATA_DIR={os.environ.get('JOURNEY_DATA_DIR', 'unset: ./data')}).",
+            hint=MissingInput.hint,
         )
+    if need_init and not settings.landing_dir.is_dir():
+        raise ConfigError(f"{settings.root} is not set up for journey yet (no {settings.landing_dir.name}/ folder).",
+                          hint="Run `journey init` there first (or set JOURNEY_DATA_DIR to your data dir).")
     apply_runtime_env(settings)
     configure_logging(settings, verbose=verbose)
     return settings
@@ -118,8 +124,18 @@ def friendly(func: F) -> F:
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every step to the console (no progress bar).")]
 
 
-def _day(value: datetime | None) -> date | None:
-    return value.date() if value is not None else None
+def parse_day(value: str | date) -> date:
+    """A YYYY-MM-DD option; anything else is a usage error (exit 2) saying what is wrong with it."""
+    if isinstance(value, date):
+        return value
+    text = value.strip()
+    parts = text.split("-")
+    if len(parts) != 3 or not all(part.isdigit() for part in parts) or len(parts[0]) != 4:
+        raise typer.BadParameter(f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-03-01.")
+    try:
+        return date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError as error:
+        raise typer.BadParameter(f"{text} is not a day of the calendar ({error}); write YYYY-MM-DD.") from None
 
 
 @contextmanager
@@ -163,9 +179,9 @@ def init() -> None:
 def generate(
     days: Annotated[int, typer.Option(min=1, metavar="N", help="Number of daily drops to write.")] = 90,
     start: Annotated[
-        datetime,
-        typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", show_default="2026-01-05", help="First day."),
-    ] = datetime(2026, 1, 5),
+        date,
+        typer.Option(parser=parse_day, metavar="YYYY-MM-DD", show_default="2026-01-05", help="First day."),
+    ] = date(2026, 1, 5),
     scale: Annotated[
         float, typer.Option(min=0.001, metavar="X", help="1.0 = mid-size hospital (~1,000 encounters/day).")
     ] = 1.0,
@@ -195,7 +211,7 @@ def generate(
     settings = _settings()
     settings.ensure_dirs()
     settings.pseudonym_key(create=True)
-    first = start.date()
+    first = start
     with _bar(f"simulating from {first}", days, "days", verbose=False) as bar:
         report = run_generator(
             settings.landing_dir, settings.generator_dir, start=first, days=days,
@@ -252,21 +268,48 @@ def _quiet_libraries(verbose: bool) -> None:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 
 
-def _run_flow(run_date: date | None, verbose: bool, rebuild: bool = False, **options: Any) -> None:
-    settings = _settings(verbose, need_data=True)
+def _run_settings(verbose: bool) -> Settings:
+    """The settings of a run or backfill: an initialised data dir (landing/ and a secret), quiet libraries."""
+    settings = _settings(verbose, need_data=True, need_init=True)
     settings.pseudonym_key(create=False)
     _quiet_libraries(verbose)
-    started = time.perf_counter()
-    from flows.nightly import nightly
+    return settings
 
-    total = pending_days(settings, run_date=run_date)
-    try:
-        with _bar("starting the run", total, "days", verbose) as bar, follow_runs(bar):
-            result = nightly(run_date=run_date, rebuild=rebuild, **options)
-    except JourneyError:
-        raise
-    except Exception as error:
-        raise _flow_failed(settings, error) from error
+
+def _say_waiting(holder: str, wait_seconds: float) -> None:
+    typer.secho(f"waiting: {holder} holds the warehouse lock; this run waits up to {wait_seconds:.0f} s "
+                "(JOURNEY_RUN_LOCK_WAIT_SECONDS), then exits 3", fg=typer.colors.YELLOW, err=True)
+
+
+def _quiet_night(settings: Settings, run_date: date | None) -> dict[str, object] | None:
+    """Without a Prefect server, a night with nothing new is recorded as skipped without importing
+    Prefect or the flow (journey.ops.quiet); None: there is work, the flow runs."""
+    from journey.ops.prefect_server import api_configured
+    from journey.ops.quiet import quiet_night
+
+    return None if api_configured() else quiet_night(settings, run_date)
+
+
+def _run_flow(run_date: date | None, verbose: bool, rebuild: bool = False, **options: Any) -> None:
+    settings = _run_settings(verbose)
+    started = time.perf_counter()
+    from journey.ops.guard import run_lock
+
+    # The lock first: a second run says at once whom it waits for, before any Prefect start-up.
+    with run_lock(settings, run_date, on_wait=_say_waiting):
+        result = _quiet_night(settings, run_date) if not rebuild and not options else None
+        if result is None:
+            from flows.nightly import nightly
+            from flows.runner import run_flow
+
+            days = split_runs(pending_days(settings, run_date=run_date), per_run=None)
+            try:
+                with _bar("starting the run", 100, "%", verbose) as bar, follow_runs(bar, days):
+                    result = run_flow(nightly, run_date=run_date, rebuild=rebuild, **options)
+            except JourneyError:
+                raise
+            except Exception as error:
+                raise _flow_failed(settings, error) from error
     typer.echo(console.run_summary(result, time.perf_counter() - started, settings).render())
     if result["status"] == "degraded":
         from journey.runs import DEGRADED_EXIT_CODE
@@ -282,8 +325,8 @@ def _run_flow(run_date: date | None, verbose: bool, rebuild: bool = False, **opt
 @friendly
 def run(
     date_: Annotated[
-        datetime | None,
-        typer.Option("--date", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD",
+        date | None,
+        typer.Option("--date", parser=parse_day, metavar="YYYY-MM-DD",
                      help="Run date; default: the last landed day."),
     ] = None,
     verbose: Verbose = False,
@@ -298,7 +341,7 @@ def run(
     loaded and quarantined, checks, time per stage, and where to look. Exit code 0: succeeded (or
     nothing new); 4: published but degraded (run health, see the summary's reason); 1: failed.
     """
-    _run_flow(_day(date_), verbose, rebuild)
+    _run_flow(date_, verbose, rebuild)
 
 
 @app.command(epilog=_examples(
@@ -309,10 +352,10 @@ def run(
 @friendly
 def backfill(
     start: Annotated[
-        datetime | None, typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="First drop day.")
+        date | None, typer.Option(parser=parse_day, metavar="YYYY-MM-DD", help="First drop day.")
     ] = None,
     end: Annotated[
-        datetime | None, typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="Last drop day.")
+        date | None, typer.Option(parser=parse_day, metavar="YYYY-MM-DD", help="Last drop day.")
     ] = None,
     verbose: Verbose = False,
 ) -> None:
@@ -321,23 +364,31 @@ def backfill(
     Runs of JOURNEY_BACKFILL_DAYS_PER_RUN days (default 31), each published; after a failure, run it
     again and it resumes at the first unpublished day.
     """
-    first, last = _day(start), _day(end)
+    first, last = start, end
     if first and last and first > last:
         raise typer.BadParameter(f"--start {first} is after --end {last}.", param_hint="'--start' / '--end'")
-    settings = _settings(verbose, need_data=True)
-    settings.pseudonym_key(create=False)
-    _quiet_libraries(verbose)
+    settings = _run_settings(verbose)
     started = time.perf_counter()
-    from flows.nightly import backfill as backfill_flow
+    from journey.ops.guard import run_lock
 
-    try:
-        with _bar("starting the backfill", pending_days(settings, start=first, end=last), "days", verbose) as bar, \
-                follow_runs(bar):
-            results = backfill_flow(start=first, end=last)
-    except JourneyError:
-        raise
-    except Exception as error:
-        raise _flow_failed(settings, error) from error
+    with run_lock(settings, first, on_wait=_say_waiting):
+        from journey.ops.backfill import backfill_segments
+        from journey.ops.prefect_server import api_configured
+
+        results: list[dict[str, object]] = []
+        # Nothing pending and no Prefect server to tell: done, without importing Prefect.
+        if api_configured() or backfill_segments(settings, first, last):
+            from flows.nightly import backfill as backfill_flow
+            from flows.runner import run_flow
+
+            try:
+                days = split_runs(pending_days(settings, start=first, end=last), settings.backfill_days_per_run)
+                with _bar("starting the backfill", 100 * len(days), "%", verbose) as bar, follow_runs(bar, days):
+                    results = run_flow(backfill_flow, start=first, end=last)
+            except JourneyError:
+                raise
+            except Exception as error:
+                raise _flow_failed(settings, error) from error
     for result in results:
         typer.echo(console.run_line(result))
     typer.echo(console.backfill_summary(results, time.perf_counter() - started, settings).render())
@@ -461,8 +512,8 @@ def report(
 @friendly
 def worklist(
     date_: Annotated[
-        datetime | None,
-        typer.Option("--date", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD",
+        date | None,
+        typer.Option("--date", parser=parse_day, metavar="YYYY-MM-DD",
                      help="Worklist date; lists the day before. Default: today."),
     ] = None,
     out: Annotated[
@@ -481,7 +532,7 @@ def worklist(
 
     settings = _settings(need_data=True)
     started = time.perf_counter()
-    run_date = _day(date_) or datetime.now(ZoneInfo(settings.timezone)).date()
+    run_date = date_ or datetime.now(ZoneInfo(settings.timezone)).date()
     path, frame = write_worklist(settings, run_date, Path(out) if out else None)
     counts = {str(key): int(value) for key, value in frame["source"].value_counts().items()} if len(frame) else {}
     about = (run_date - timedelta(days=1)).isoformat()
@@ -660,8 +711,8 @@ def privacy_scan(
         str | None, typer.Option(metavar="PATH", help="DuckDB file to scan (default: the published one).")
     ] = None,
     birth_dates_before: Annotated[
-        datetime | None,
-        typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD",
+        date | None,
+        typer.Option(parser=parse_day, metavar="YYYY-MM-DD",
                      help="Ignore birth dates on or after this day: they collide with ordinary event dates. "
                      "Default for the demo: two years before its first day."),
     ] = None,
@@ -678,7 +729,7 @@ def privacy_scan(
     if not path.is_file():
         raise MissingInput(f"No needles file at {path}.",
                            hint="Pass --needles with a CSV of columns kind,value (or run `journey generate`).")
-    before = _day(birth_dates_before)
+    before = birth_dates_before
     generation = settings.generator_dir / "generation.json"
     if before is None and needles is None and generation.is_file():
         first = json.loads(generation.read_text(encoding="utf-8"))["parameters"]["start"]

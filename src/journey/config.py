@@ -187,11 +187,19 @@ class Settings(BaseSettings):
     schedule_cron: str = Field(
         default="0 2 * * *", description="Cron of the nightly deployment, in `timezone` (default 02:00 daily)."
     )
+    alert_urls: str | None = Field(
+        default=None,
+        description="Where a failed, interrupted or degraded run is announced: apprise URLs, whitespace or comma "
+        "separated (wecombot://KEY, dingtalk://TOKEN, slack://…, msteams://…, mailto://…, json://host/path); "
+        "unset (and no webhook_url): no alert, log only.",
+    )
     webhook_url: str | None = Field(
         default=None,
-        description="POST a JSON alert here when a run fails or ends degraded (unset: no alert, log only).",
+        description="A plain http(s) endpoint that gets each alert as JSON (as if json:// were in alert_urls).",
     )
-    webhook_timeout_seconds: float = Field(default=5.0, gt=0, description="Give up delivering an alert after this.")
+    webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Give up delivering an alert to one destination after this."
+    )
     extract_retries: int = Field(default=2, ge=0, description="Retries of discover/load on I/O errors.")
     extract_retry_delay_seconds: float = Field(
         default=10.0, ge=0, description="First retry delay; doubles on each further retry (exponential backoff)."

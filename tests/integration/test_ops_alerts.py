@@ -8,6 +8,7 @@ marked slow.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -23,7 +24,7 @@ import pytest
 
 from journey.config import Settings
 from journey.generate import generate
-from journey.ops.alerts import Alert, send_alert
+from journey.ops.alerts import Alert, deliver, notifier, send_alert
 from journey.ops.guard import guarded_run, recover
 from journey.ops.lock import RunInProgress, acquire_run_lock
 from journey.ops.runlog import read_runs, write_run
@@ -33,22 +34,25 @@ START = date(2026, 3, 2)
 
 
 class Webhook:
-    """A real HTTP server collecting the JSON bodies POSTed to it."""
+    """A real HTTP server collecting the JSON bodies POSTed to it (and the path + query of each POST)."""
 
     def __init__(self) -> None:
         received: list[dict[str, object]] = []
+        paths: list[str] = []
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 received.append(json.loads(body))
-                self.send_response(204)
+                paths.append(self.path)
+                self.send_response(200)  # chat bots answer 200 (apprise's WeCom plugin wants exactly that)
                 self.end_headers()
 
             def log_message(self, *args: object) -> None:
                 pass
 
         self.received = received
+        self.paths = paths
         self.server = HTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/journey?token=secret"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -65,12 +69,89 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_alert_is_posted_as_json(webhook: Webhook) -> None:
+ALERT = Alert(run_id="r1", run_date="2026-03-02", stage="validate",
+              reason="landing: crm/2026-03-02/touches.jsonl: 30 of 30 rows failed [rule: max_quarantine_share]",
+              status="failed")
+
+
+def _expected_text(settings: Settings) -> str:
+    logs = settings.log_dir
+    return (
+        "run:    r1\n"
+        "status: failed at stage validate\n"
+        "date:   2026-03-02\n"
+        "why:    landing: crm/2026-03-02/touches.jsonl: 30 of 30 rows failed [rule: max_quarantine_share]\n"
+        f"look:   {logs / 'journey.log'} and {logs / 'runs.jsonl'} (search the run id); "
+        "`journey quarantine list`, table ops.dq_results"
+    )
+
+
+def test_the_webhook_setting_still_gets_the_alert_as_json_with_its_token(webhook: Webhook) -> None:
     settings = Settings()
-    alert = Alert(run_id="r1", run_date="2026-03-02", stage="dbt", reason="dbt build failed", status="failed")
-    assert send_alert(settings, alert) is True
-    assert webhook.received == [{"run_id": "r1", "run_date": "2026-03-02", "stage": "dbt",
-                                 "reason": "dbt build failed", "status": "failed", "source": "journey"}]
+    assert send_alert(settings, ALERT) is True
+    (body,) = webhook.received
+    assert webhook.paths == ["/hooks/journey?token=secret"], "the webhook's own query (its token) is kept"
+    assert {key: body[key] for key in ("run_id", "run_date", "stage", "reason", "status", "source")} == {
+        "run_id": "r1", "run_date": "2026-03-02", "stage": "validate", "reason": ALERT.reason,
+        "status": "failed", "source": "journey"}
+    assert (body["title"], body["message"], body["type"]) == ("journey run failed: r1", _expected_text(settings),
+                                                              "failure")
+
+
+def test_one_setting_alerts_a_wecom_bot_and_a_json_endpoint(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two formats from one JOURNEY_ALERT_URLS: apprise's own WeCom bot payload and plain JSON. The
+    WeCom plugin only posts to qyapi.weixin.qq.com, so its instance's API URL is pointed at the local
+    receiver; the payload is built and posted by apprise itself."""
+    bot, plain = Webhook(), Webhook()
+    try:
+        port = plain.server.server_address[1]
+        monkeypatch.setenv("JOURNEY_ALERT_URLS", f"wecombot://BOTKEY123,\n  json://127.0.0.1:{port}/alerts")
+        settings = Settings()
+        destinations = notifier(settings, ALERT)
+        assert [plugin.secure_protocol for plugin in destinations] == ["wecombot", "jsons"]
+        (wecom,) = [plugin for plugin in destinations if plugin.secure_protocol == "wecombot"]
+        wecom.api_url = f"http://127.0.0.1:{bot.server.server_address[1]}/cgi-bin/webhook/send?key=BOTKEY123"
+        caplog.set_level(logging.INFO, logger="journey.ops.alerts")
+        assert deliver(settings, ALERT, destinations) is True
+        # WeCom text messages have no title: apprise puts it on the first line
+        content = "journey run failed: r1\r\n" + _expected_text(settings)
+        assert bot.received == [{"msgtype": "text", "text": {"content": content}}]
+        assert bot.paths == ["/cgi-bin/webhook/send?key=BOTKEY123"]
+        (body,) = plain.received
+        assert (body["run_id"], body["status"], body["message"]) == ("r1", "failed", _expected_text(settings))
+        assert "BOTKEY123" not in caplog.text, "a bot's key is never logged"
+    finally:
+        bot.close()
+        plain.close()
+
+
+def test_a_mattermost_bot_on_a_local_host_gets_slack_style_text(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chat-bot format apprise can point at 127.0.0.1 itself: Mattermost's incoming webhook (the
+    Slack-compatible ``{"text": …, "username": …}``), through send_alert with nothing overridden."""
+    bot = Webhook()
+    try:
+        monkeypatch.setenv("JOURNEY_ALERT_URLS", f"mmost://127.0.0.1:{bot.server.server_address[1]}/abcdef0123456789")
+        assert send_alert(Settings(), ALERT) is True
+        (body,) = bot.received
+        assert bot.paths == ["/hooks/abcdef0123456789"]
+        assert (body["text"], body["username"]) == ("journey run failed: r1\r\n" + _expected_text(Settings()),
+                                                    "journey")
+    finally:
+        bot.close()
+
+
+def test_a_dead_or_unknown_destination_is_logged_and_never_raised(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("JOURNEY_ALERT_URLS", f"nosuchservice://x json://127.0.0.1:{_closed_port()}/hook")
+    monkeypatch.setenv("JOURNEY_WEBHOOK_TIMEOUT_SECONDS", "2")
+    assert send_alert(Settings(), ALERT) is False
+    assert "alert URL not understood by apprise, skipped: nosuchservice://x" in caplog.text
+    assert "alert for run r1 not delivered to JSON 127.0.0.1" in caplog.text
 
 
 def test_failed_run_is_recorded_and_alerted_and_an_unreachable_webhook_never_masks_the_error(
@@ -140,7 +221,7 @@ def test_run_lock_is_exclusive_and_a_killed_holder_leaves_no_stale_lock(
                               env=dict(os.environ))
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        with pytest.raises(RunInProgress, match=f'"pid": {holder.pid}'):
+        with pytest.raises(RunInProgress, match=rf"run holder \(pid {holder.pid}, since "):
             acquire_run_lock(settings, "second", wait_seconds=0)
         summary = RunSummary.begin(START)
         with pytest.raises(RunInProgress), guarded_run(settings, summary):
@@ -173,7 +254,7 @@ def test_cli_run_failure_posts_webhook_and_exits_non_zero(settings: Settings, we
 
     first, second = webhook.received
     assert (first["status"], first["stage"], first["run_date"]) == ("failed", "stage", "2026-03-02")
-    assert "TaskRunTimeoutError" in str(first["reason"])
+    assert "StepTimeout: step dbt-staging timed out after 1 s" in str(first["reason"])  # no Prefect API: plain
     assert (second["status"], second["stage"]) == ("failed", "validate")
     assert "crm/2026-03-02/touches.jsonl" in str(second["reason"])
     assert [run["status"] for run in read_runs(settings)] == ["failed", "failed"]

@@ -69,7 +69,7 @@ def test_missing_data_dir_says_how_to_start_and_creates_nothing(tmp_path: Path,
     monkeypatch.setenv("JOURNEY_DATA_DIR", str(missing))
     for args in (["run"], ["backfill"], ["report"], ["quarantine", "list"], ["retention", "--dry-run"]):
         result = CliRunner().invoke(app, args)
-        assert result.exit_code == MissingInput.exit_code == 1, result.output
+        assert result.exit_code == ConfigError.exit_code == 2, result.output  # README: a bad setting is 2
         assert result.output.splitlines()[:2] == [
             f"error: No data dir at {missing} (JOURNEY_DATA_DIR={missing}).",
             f"  next:  {MissingInput.hint}",
@@ -87,7 +87,7 @@ def test_a_held_run_lock_exits_3_naming_the_holder(settings: Settings, monkeypat
     assert result.exit_code == RunInProgress.exit_code == 3, result.output
     first, *rest = result.output.splitlines()
     assert first.startswith("error: another journey run is writing the warehouse")
-    assert '"run_id": "nightly-20260301"' in first and str(settings.warehouse_dir / ".run.lock") in first
+    assert "run nightly-20260301 (pid " in first and str(settings.warehouse_dir / ".run.lock") in first
     assert f"  next:  {RunInProgress.hint}" in rest
     assert f"  log:   {settings.log_dir / 'journey.log'}" in rest
     again = CliRunner().invoke(app, ["retention", "--days", "30"])
@@ -97,8 +97,14 @@ def test_a_held_run_lock_exits_3_naming_the_holder(settings: Settings, monkeypat
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["run", "--date", "2026-02-30"], "Invalid value for '--date'"),
-        (["worklist", "--date", "03/01/2026"], "Invalid value for '--date'"),
+        (["run", "--date", "2026-02-30"],
+         "Invalid value for '--date': 2026-02-30 is not a day of the calendar (day is out of range for month)"),
+        (["run", "--date", "2026-13-01"],
+         "Invalid value for '--date': 2026-13-01 is not a day of the calendar (month must be in 1..12); "
+         "write YYYY-MM-DD."),
+        (["backfill", "--start", "2026-3-1x"],
+         "Invalid value for '--start': '2026-3-1x' is not a date: write it as YYYY-MM-DD, e.g. 2026-03-01."),
+        (["worklist", "--date", "03/01/2026"], "Invalid value for '--date': '03/01/2026' is not a date"),
         (["backfill", "--start", "2026-02-01", "--end", "2026-01-01"], "--start 2026-02-01 is after --end 2026-01-01"),
         (["generate", "--days", "0"], "Invalid value for '--days'"),
     ],
@@ -107,7 +113,24 @@ def test_impossible_dates_and_values_are_usage_errors(settings: Settings, args: 
     result = CliRunner().invoke(app, args, terminal_width=200)
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.replace("│", " ").split())
+    assert "Value error" not in result.output, "journey's wording, not pydantic's"
     assert not settings.warehouse_path.exists()
+
+
+@pytest.mark.parametrize("args", [["run"], ["backfill"]])
+def test_a_run_before_journey_init_says_to_init_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    empty = tmp_path / "fresh"
+    empty.mkdir()
+    monkeypatch.setenv("JOURNEY_DATA_DIR", str(empty))
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[:2] == [
+        f"error: {empty} is not set up for journey yet (no landing/ folder).",
+        "  next:  Run `journey init` there first (or set JOURNEY_DATA_DIR to your data dir).",
+    ]
+    assert sorted(path.name for path in empty.iterdir()) == [], "nothing created"
 
 
 def test_an_unknown_table_is_a_clean_error(settings: Settings) -> None:

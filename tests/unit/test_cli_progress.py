@@ -17,7 +17,7 @@ from journey.config import Settings
 from journey.generate import generate
 from journey.ingest.landing import discover
 from journey.ingest.loader import batch_id_for
-from journey.progress import RunFollower, bars_enabled, pending_days, progress
+from journey.progress import LOADED, RunFollower, bars_enabled, pending_days, progress, split_runs
 from journey.runs import plan_run
 from journey.warehouse.publish import prepare_working_copy
 from journey.warehouse.schema import ensure_schema
@@ -111,7 +111,7 @@ def test_run_follower_counts_what_the_loader_reports(settings: Settings) -> None
     plan = plan_run(settings)
     work = prepare_working_copy(settings)
     bar = Recorder()
-    follower = RunFollower(bar)
+    follower = RunFollower(bar, days_per_run=[2])
     logger = logging.getLogger("journey")
     previous_level = logger.level
     logger.setLevel(logging.INFO)
@@ -122,7 +122,8 @@ def test_run_follower_counts_what_the_loader_reports(settings: Settings) -> None
     finally:
         logger.removeHandler(follower)
         logger.setLevel(previous_level)
-    assert bar.steps == follower.days == 2
+    assert follower.days == 2
+    assert bar.steps == LOADED, "both days loaded: the load stage's share, not the whole bar"
     assert follower.files == sum(day.files for day in loaded) == len(plan.files)
     assert follower.rows == sum(day.rows_read for day in loaded) > 0
     assert bar.texts[-1] == f"loaded {plan.days[-1]}"
@@ -154,3 +155,56 @@ def test_pending_days_counts_the_days_the_run_will_load(settings: Settings) -> N
     mapping.parent.mkdir(parents=True, exist_ok=True)
     mapping.write_text("not,a,code,map\n")  # an invalid code map: the plan fails, the bar has no total
     assert pending_days(settings) is None
+
+
+def _log(name: str, template: str, *args: object) -> None:
+    logging.getLogger(name).info(template, *args)
+
+
+def test_the_bar_is_weighted_by_stage_not_by_days_loaded() -> None:
+    """Issue #26: the bar sat at 100 % for 77 % of a run. Now it moves through load, gates, dbt and
+    docs with each stage's share, as a run logs them (the library's own templates, in a run's order)."""
+    bar = Recorder()
+    logger = logging.getLogger("journey")
+    previous_level = logger.level
+    logger.setLevel(logging.INFO)
+    follower = RunFollower(bar, days_per_run=[4, 1])
+    logger.addHandler(follower)
+    seen: list[int] = []
+    try:
+        for day in ("2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"):
+            _log("journey.runs", "loaded day %s: %d files, %d rows read, %d loaded, %d quarantined", day, 8, 1, 1, 0)
+            seen.append(bar.steps)
+        for name, template, *args in [
+            ("journey.quality.gate", "validated %s: %d passed, %d failed, %d warnings, %d rows quarantined",
+             "landing", 1, 0, 0, 0),
+            ("journey.transform.dbt", "dbt %s", "build --select +staging"),
+            ("journey.transform.dbt", "dbt %s done", "build"),
+            ("journey.quality.gate", "validated %s: %d passed, %d failed, %d warnings, %d rows quarantined",
+             "staging", 1, 0, 0, 0),
+            ("journey.transform.dbt", "dbt %s", "build --exclude-resource-type unit_test"),
+            ("journey.transform.dbt", "dbt %s done", "build"),
+            ("journey.quality.gate", "validated %s: %d passed, %d failed, %d warnings, %d rows quarantined",
+             "marts", 1, 0, 0, 0),
+            ("journey.transform.dbt", "dbt %s done", "docs"),
+            ("journey.runs", "run %s %s", "r1", "succeeded"),
+            # the backfill's second run (1 day) finds its docs current and ends
+            ("journey.runs", "loaded day %s: %d files, %d rows read, %d loaded, %d quarantined", "2026-03-05", 8, 1, 1,
+             0),
+            ("journey.transform.dbt", "dbt docs site is current (project unchanged): not rebuilt"),
+            ("journey.runs", "run %s %s", "r2", "succeeded"),
+        ]:
+            _log(name, template, *args)
+            seen.append(bar.steps)
+    finally:
+        logger.removeHandler(follower)
+        logger.setLevel(previous_level)
+    # 4 days load 10 %; gates 5 + 10 + 5; staging 25; dbt build 30; docs 13; the run's end 2
+    assert seen == [2, 5, 7, 10, 15, 15, 40, 50, 50, 80, 85, 98, 100, 110, 198, 200]
+    assert seen[3] == LOADED == 10, "every day loaded is 10 % of the run, not 100 %"
+
+
+@pytest.mark.parametrize(("days", "per_run", "expected"),
+                         [(None, None, [0]), (0, 31, [0]), (5, None, [5]), (70, 31, [31, 31, 8]), (3, 1, [1, 1, 1])])
+def test_split_runs_follows_the_backfill_segments(days: int | None, per_run: int | None, expected: list[int]) -> None:
+    assert split_runs(days, per_run) == expected

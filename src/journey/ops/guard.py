@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 
 from journey.config import Settings
 from journey.ops.alerts import Alert, send_alert
-from journey.ops.lock import RunInProgress, acquire_run_lock
+from journey.ops.lock import RunInProgress, RunLock, acquire_run_lock, lend
 from journey.ops.runlog import INTERRUPTED_REASON, mark_interrupted
 from journey.runs import RunSummary, record_run
 from journey.warehouse.publish import discard_working_copy, recover_leftovers
@@ -60,17 +61,41 @@ def fail_run(settings: Settings, summary: RunSummary, error: BaseException) -> N
     _best_effort("send the alert", lambda: send_alert(settings, alert_for(summary)))
 
 
-@contextmanager
-def guarded_run(settings: Settings, summary: RunSummary) -> Iterator[None]:
-    """Hold the run lock for the body; on any failure record it, discard the working copy and alert."""
+def _lock_or_alert(
+    settings: Settings, summary: RunSummary, on_wait: Callable[[str, float], None] | None = None,
+    holder: str | None = None,
+) -> RunLock:
+    """The run lock for ``summary``'s run (``holder``: the lock file's run id, default the summary's);
+    a run that cannot get it alerts (and raises RunInProgress)."""
     try:
-        lock = acquire_run_lock(settings, summary.run_id)
+        return acquire_run_lock(settings, summary.run_id if holder is None else holder, on_wait=on_wait)
     except RunInProgress as error:
         # Not ours to clean up or record: the other run owns the working copy and the run log.
         summary.stage = "lock"
         summary.finish("failed", describe(error))
         send_alert(settings, alert_for(summary))
         raise
+
+
+@contextmanager
+def run_lock(
+    settings: Settings, run_date: date | None, *, on_wait: Callable[[str, float], None] | None = None
+) -> Iterator[None]:
+    """Hold the run lock around a whole command (the CLI's run and backfill), taken before anything
+    starts an orchestrator: the flow's own ``guarded_run`` then finds it held by this process."""
+    # no run id yet (the flow names its run): the lock file says a run is starting, until the flow's guard
+    lock = _lock_or_alert(settings, RunSummary.begin(run_date), on_wait, holder="")
+    try:
+        with lend(lock):
+            yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def guarded_run(settings: Settings, summary: RunSummary) -> Iterator[None]:
+    """Hold the run lock for the body; on any failure record it, discard the working copy and alert."""
+    lock = _lock_or_alert(settings, summary)
     try:
         summary.stage = "recover"
         recover(settings)

@@ -15,12 +15,14 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from journey.errors import JourneyError
+from journey.ops.children import dies_with_parent
 
 LOG_TAIL_CHARS = 3000
 
@@ -29,6 +31,21 @@ class ProcessNotReady(JourneyError):
     """A child process exited, or did not become ready in time; the message holds the tail of its log."""
 
     hint = "Read the log tail above (port in use, database locked, too little memory?), then run again."
+
+
+def api_configured() -> bool:
+    """A Prefect server is configured for runs: PREFECT_API_URL in the environment or in the active
+    profile of Prefect's profiles file (read without importing Prefect: that alone takes seconds)."""
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    home = Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
+    try:
+        profiles = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active") or "ephemeral"
+    return bool(profiles.get("profiles", {}).get(active, {}).get("PREFECT_API_URL"))
 
 
 def free_port() -> int:
@@ -81,7 +98,8 @@ def prefect_server(home: Path, *, timeout_seconds: float = 120) -> Iterator[str]
     """Start a Prefect server with its home (database, ``server.log``) in ``home``; yield its API URL.
 
     The server runs in its own process group and is stopped on exit (SIGTERM, then SIGKILL after
-    30 s). ProcessNotReady if it exits or `/api/health` does not answer within ``timeout_seconds``.
+    30 s); if this process is killed instead, the kernel kills the server (journey.ops.children).
+    ProcessNotReady if it exits or `/api/health` does not answer within ``timeout_seconds``.
     """
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -96,7 +114,7 @@ def prefect_server(home: Path, *, timeout_seconds: float = 120) -> Iterator[str]
         server = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port),
              "--no-ui"],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=dies_with_parent(),
         )
     api_url = f"http://127.0.0.1:{port}/api"
     try:

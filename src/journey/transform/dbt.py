@@ -16,6 +16,7 @@ from pathlib import Path
 from journey.config import Settings, telemetry_off_env
 from journey.errors import BuildFailed
 from journey.mapping import code_map_vars
+from journey.ops.children import dies_with_parent
 from journey.warehouse.connection import connect_writer
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ def run_dbt(settings: Settings, database: Path, *args: str, vars: dict[str, obje
     ]
     log.info("dbt %s", " ".join(args))
     proc = subprocess.run(cmd, env=dbt_env(settings, database), cwd=database.resolve().parent,
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, preexec_fn=dies_with_parent())
     result = _summarise(" ".join(args), target)
     if proc.returncode != 0:
         detail = "\n".join(result.failures) or proc.stdout[-4000:] + proc.stderr[-2000:]
