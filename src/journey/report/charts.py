@@ -621,5 +621,7 @@ def driver_figure(table: pd.DataFrame, ctx: Context) -> go.Figure:
     figure.add_vline(x=0, line={"color": "#999", "dash": "dot"}, row=1, col=1)
     figure.add_vline(x=1, line={"color": "#999", "dash": "dot"}, row=1, col=2)  # odds ratio 1: no association
     figure.update_xaxes(title_text=text["ols_hc3_axis"], row=1, col=1)
-    figure.update_xaxes(title_text=text["logit_axis"], type="log", row=1, col=2)
+    odds_ticks = [0.1, 0.2, 0.33, 0.5, 0.67, 1, 1.5, 2, 3, 5, 10]  # plotly's own log ticks read "2" for 0.2
+    figure.update_xaxes(title_text=text["logit_axis"], type="log", tickvals=odds_ticks,
+                        ticktext=[f"{tick:g}" for tick in odds_ticks], row=1, col=2)
     return _layout(figure, x=text["ols_hc3_axis"], y="", height=480)
