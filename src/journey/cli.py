@@ -469,11 +469,25 @@ def mf(ctx: typer.Context) -> None:
 @app.command(epilog=_examples("journey info", "JOURNEY_DATA_DIR=/srv/journey journey info"))
 @friendly
 def info() -> None:
-    """Where everything is, and an example query to start from."""
+    """Where everything is, and an example query to start from. A file not built yet is named with the
+    command that builds it, never as a path that does not exist."""
+    from journey.report.docs_site import dbt_docs_page, quality_sites
+
     settings = _settings()
-    typer.echo(f"warehouse:  {settings.warehouse_path}")
-    typer.echo(f"dashboard:  {settings.site_dir / 'report' / 'index.html'}")
-    typer.echo(f"docs:       {settings.site_dir / 'index.html'} (dbt docs: {settings.site_dir / 'dbt' / 'index.html'})")
+    site = settings.site_dir
+
+    def where(path: Path | None, missing: str) -> str:
+        return str(path) if path is not None and path.is_file() else f"not built yet ({missing})"
+
+    typer.echo(f"warehouse:  {where(settings.warehouse_path, '`journey run` or `journey backfill` publishes it')}")
+    typer.echo(f"dashboard:  {where(site / 'report' / 'index.html', '`journey report`')}")
+    typer.echo(f"sites:      {where(site / 'index.html', '`journey docs`')}")
+    typer.echo(f"dbt docs:   {where(dbt_docs_page(site), '`journey docs`')}")
+    quality = quality_sites(settings)
+    for stage, path in quality.items():
+        typer.echo(f"{'quality:' if stage == next(iter(quality)) else '':<12}{path}")
+    if not quality:
+        typer.echo("quality:    not built yet (the nightly run writes the GX Data Docs)")
     typer.echo(f"landing:    {settings.landing_dir}")
     typer.echo(f"logs:       {settings.log_dir} (journey.log, runs.jsonl)")
     typer.echo("quarantine: table quarantine.rows (`journey quarantine list`)")

@@ -150,8 +150,8 @@ def test_driver_chart_renders_in_headless_chromium(tmp_path: Path) -> None:
 
     rng = np.random.default_rng(1)
     respondents = pd.DataFrame({
-        "department_code": "emergency", "quarter": "2026Q1", "door_to_provider_min": rng.uniform(5, 120, 200),
-        "cleanliness": rng.integers(1, 5, 200).astype(float),
+        "department_code": "emergency", "visit_quarter": "2026Q1", "door_to_provider_min": rng.uniform(5, 120, 200),
+        "cleanliness_score": rng.integers(1, 5, 200).astype(float),
     })
     respondents["nps_score"] = 10 - respondents["door_to_provider_min"] / 20 + rng.normal(0, 1, 200)
     respondents["is_overall_top_box"] = (respondents["nps_score"] >= 8).astype(float)

@@ -5,6 +5,15 @@ leaving without being seen, lower it. About a quarter of encounters get a survey
 after departure (so it lands in a later drop). NPS and the overall rating fall with the wait; the HCAHPS
 frequency items (never / sometimes / usually / always) follow the same score; some items are left
 unanswered (absent); a third leave a Chinese or English comment, a few with their phone or e-mail.
+
+Calibration (the demo hospital should look like a real one, not a wall of red): the answers are set so
+that, over all respondents, about 68 % rate the visit 9-10 (CMS HCAHPS national "rate the hospital
+9-10" is about 70 %, https://www.hcahpsonline.org/en/summary-analyses/), NPS is about +45 (hospital
+NPS typically +30 to +60, e.g. NICE Satmetrix / Press Ganey benchmarks), and the HCAHPS items are
+answered "always" about as often as nationally (nurse and doctor communication ~79 %, cleanliness ~73 %,
+responsiveness ~65 %, quietness ~62 %, discharge information ~86 %). Departments differ by their
+latent satisfaction (waits, department offset), so some meet the KPI targets of seeds/kpi_targets.csv,
+some are at risk and the emergency department, with the longest waits, misses them.
 """
 
 from __future__ import annotations
@@ -33,7 +42,16 @@ QR_SALT = 0x9E5
 COMMENTS = TextTable(vocab.COMMENTS_ZH, vocab.COMMENTS_EN)
 _REFERENCE_WAIT_MIN = np.array([20.0, 30.0, 60.0])  # AMB, EMER, IMP
 _RESPONSE_RATE = np.array([0.25, 0.20, 0.35])
-_ITEM_OFFSET = np.array([0.2, 0.1, -0.3, 0.0, -0.4, -0.1])
+# HCAHPS items: offsets of each item's score and the cut points never | sometimes | usually | always,
+# set so the "always" shares match the national ones (module docstring)
+_ITEM_OFFSET = np.array([0.2, 0.1, -0.3, 0.0, -0.4, 0.8])
+_ITEM_CUTS = [-2.6, -1.8, -0.9]
+# 0-10 answers = round(intercept + slope × satisfaction + noise × N(0, 1)), clipped: the slope keeps the
+# answers moving with the latent satisfaction (and so with the wait), intercept and noise set the
+# share of 9-10 (~68 % overall rating) and of 0-6 (NPS ~+45) over the respondents' satisfaction
+# (mean about -0.14, SD about 0.9)
+_NPS_ANSWER = (9.76, 2.2, 1.61)
+_OVERALL_ANSWER = (10.22, 2.2, 1.48)
 _ASKED = np.array(
     [  # which HCAHPS items each class is asked (AMB, EMER, IMP)
         [True, True, True, True, False, False],
@@ -68,8 +86,10 @@ def surveys(encounters: Frame, z: np.ndarray, pool: PatientPool, rng: np.random.
     authored = (e["departure"] // DAY + delay_days) * DAY + rng.integers(8 * HOUR, 23 * HOUR, n)
     status = categorical(rng, [0.9, 0.07, 0.03], n)
     missing = np.array([0.05, 0.5, 0.8])[status]
-    nps = np.clip(np.round(7.6 + 1.7 * s + 0.8 * rng.standard_normal(n)), 0, 10).astype(np.int64)
-    overall = np.clip(np.round(7.4 + 1.5 * s + 0.9 * rng.standard_normal(n)), 0, 10).astype(np.int64)
+    nps, overall = (
+        np.clip(np.round(intercept + slope * s + noise * rng.standard_normal(n)), 0, 10).astype(np.int64)
+        for intercept, slope, noise in (_NPS_ANSWER, _OVERALL_ANSWER)
+    )
     cols: dict[str, np.ndarray] = {
         "enc": e["enc"],
         "patient": e["patient"],
@@ -81,7 +101,7 @@ def surveys(encounters: Frame, z: np.ndarray, pool: PatientPool, rng: np.random.
     }
     for i in range(len(HCAHPS_ITEMS)):
         score = s + _ITEM_OFFSET[i] + 0.8 * rng.standard_normal(n)
-        answer = np.digitize(score, [-1.3, -0.4, 0.5])
+        answer = np.digitize(score, _ITEM_CUTS)
         asked = _ASKED[e["cls"], i] & (rng.random(n) >= missing)
         cols[f"h{i}"] = np.where(asked, answer, -1)
     english = pool["english"][e["patient"]] | (rng.random(n) < 0.12)

@@ -456,7 +456,7 @@ def validate_stage(
     """Run every suite of ``stage`` on the working copy; quarantine, record, or stop as the suites say."""
     report = GateReport(stage=stage)
     conn = connect_writer(work, settings)
-    session = GxSession(settings.site_dir / "quality" / stage if build_docs else None)
+    session = GxSession(settings.site_dir / "quality" / stage if build_docs else None, run_name=run_id)
     try:
         # after this run's load stamp even if the clock was set back (incremental staging compares them)
         now = stamp_after(conn)

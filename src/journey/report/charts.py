@@ -542,49 +542,72 @@ def render_kpi_table(rows: pd.DataFrame, ctx: Context) -> str:
         + head + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>"
     )
 
+#: Every string the driver chart draws, in one place so it can be translated (the method is stated on
+#: the chart: which model, which errors, per outcome).
+DRIVER_TEXT: dict[str, str] = {
+    "title": "Driver analysis: what moves NPS and overall top-box",
+    "definition": "Per department × quarter, from marts.fct_survey_driver_inputs. NPS score: OLS on z-scored "
+    "drivers with HC3 heteroskedasticity-robust 95 % CIs (SD change in the score per 1-SD change in the "
+    "driver, others held constant). Overall top-box (rating 9-10): logistic regression, odds ratio per 1-SD "
+    "change with 95 % Wald CIs. Items coded never=1 … always=4. Associations, not causes.",
+    "units": "left: standardised coefficient (SD per SD); right: odds ratio per SD (log scale); bars = 95 % CI; "
+    "pick the department · quarter in the menu",
+    "ols_hc3": "NPS score: OLS, HC3 robust errors",
+    "logit": "Overall top-box: logistic regression",
+    "ols_hc3_axis": "SD of NPS score per SD of driver",
+    "logit_axis": "odds ratio of top-box per SD of driver",
+    "ols_hc3_fit": "n = {n}, R² = {fit:.2f}",
+    "logit_fit": "n = {n}, pseudo R² = {fit:.2f}",
+    "no_fit": "No department × quarter has enough complete survey responses to fit the models.",
+    "fitted_where": "Fitted where a department × quarter has at least max({min_cell}, 10 × drivers) complete "
+    "responses; a logistic fit that does not converge or separates the outcome perfectly is not shown.",
+    "nurse_communication_score": "Nurse communication", "doctor_communication_score": "Doctor communication",
+    "responsiveness_score": "Responsiveness", "cleanliness_score": "Cleanliness", "quietness_score": "Quietness",
+    "discharge_information_score": "Discharge information", "door_to_provider_min": "Door-to-provider (min)",
+    "length_of_stay_hours": "Length of stay (h)", "booking_lead_time_days": "Booking lead time (days)",
+    "prior_no_shows": "Prior no-shows",
+}
+
+
 def driver_analysis(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:
     from journey.report import drivers
 
-    section = Section(
-        "drivers", "Driver analysis: what moves NPS and overall top-box",
-        "Standardised OLS coefficients (z-scored outcome and drivers, within department × quarter) with 95 % "
-        "confidence intervals: the SD change in the outcome per 1-SD change in the driver, others held constant. "
-        "Items coded never=1 … always=4. Associations, not causes.",
-        "standardised coefficient (SD per SD); bars = 95 % CI; pick the department · quarter in the menu",
-    )
+    text = DRIVER_TEXT
+    section = Section("drivers", text["title"], text["definition"], text["units"])
     table = drivers.driver_table(drivers.respondents(conn), min_cell=ctx.min_cell)
     if table.empty:
-        section.notes.append("No department × quarter has enough complete survey responses to fit the model.")
+        section.notes.append(text["no_fit"])
         return section
     section.figure = driver_figure(table, ctx)
-    section.notes.append(
-        f"Fitted where a department × quarter has at least max({ctx.min_cell}, 10 × drivers) complete responses; "
-        "computed in Python from fct_encounters (a dbt mart would make it queryable)."
-    )
+    section.notes.append(text["fitted_where"].format(min_cell=ctx.min_cell))
     return section
 
 
 def driver_figure(table: pd.DataFrame, ctx: Context) -> go.Figure:
-    """Coefficients with CIs, one department · quarter at a time (menu); the largest group shown first."""
-    from journey.report import drivers
-
-    figure = go.Figure()
+    """Left the NPS model (standardised β), right the top-box model (odds ratios, log axis), each titled
+    with its method; one department · quarter at a time (menu), the largest group shown first."""
+    text = DRIVER_TEXT
+    methods = ("ols_hc3", "logit")
+    figure = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
+                           subplot_titles=[text[method] for method in methods])
     groups: list[str] = []
     sizes: dict[str, int] = {}
     for (department, quarter), group in table.groupby(["department_code", "quarter"], sort=True):
         label = f"{ctx.name(department)} · {quarter}"
-        for index, (outcome_code, rows) in enumerate(group.groupby("outcome", sort=False)):
-            outcome = str(outcome_code)
-            rows = rows.iloc[::-1]
-            fit = f"n = {int(rows['n'].iloc[0])}, R² = {rows['r_squared'].iloc[0]:.2f}"
+        for column, method in enumerate(methods, start=1):
+            rows = group[group["method"] == method].iloc[::-1]
+            if rows.empty:
+                continue
+            logit = method == "logit"
+            estimate, low, high = (np.exp(rows[c]) if logit else rows[c] for c in ("estimate", "ci_low", "ci_high"))
+            stats = text[method + "_fit"].format(n=int(rows["n"].iloc[0]), fit=rows["goodness_of_fit"].iloc[0])
             figure.add_trace(go.Scatter(
-                x=rows["beta"], y=[drivers.LABELS.get(d, d) for d in rows["driver"]], mode="markers",
-                name=f"{drivers.OUTCOMES[outcome]} ({fit})",
-                marker={"color": PALETTE[index], "size": 9, "symbol": "diamond" if index else "circle"},
-                error_x={"type": "data", "symmetric": False, "array": rows["ci_high"] - rows["beta"],
-                         "arrayminus": rows["beta"] - rows["ci_low"]},
-                hovertemplate="%{y}: %{x:.2f} SD/SD<extra>" + drivers.OUTCOMES[outcome] + "</extra>",
-            ))
+                x=estimate, y=[text.get(d, d) for d in rows["driver"]], mode="markers",
+                name=f"{text[method]} ({stats})",
+                marker={"color": PALETTE[column - 1], "size": 9, "symbol": "diamond" if logit else "circle"},
+                error_x={"type": "data", "symmetric": False, "array": high - estimate, "arrayminus": estimate - low},
+                hovertemplate="%{y}: %{x:.2f}<extra>" + text[method] + "</extra>",
+            ), row=1, col=column)
             groups.append(label)
             sizes[label] = max(sizes.get(label, 0), int(rows["n"].iloc[0]))
     labels = sorted(set(groups))
@@ -595,5 +618,10 @@ def driver_figure(table: pd.DataFrame, ctx: Context) -> go.Figure:
     menu[0]["buttons"] = menu[0]["buttons"][1:]  # type: ignore[index]  # no "all": one model at a time
     menu[0]["active"] = labels.index(default)
     figure.update_layout(updatemenus=menu)
-    figure.add_vline(x=0, line={"color": "#999", "dash": "dot"})
-    return _layout(figure, x="Standardised coefficient (SD of outcome per SD of driver)", y="", height=460)
+    figure.add_vline(x=0, line={"color": "#999", "dash": "dot"}, row=1, col=1)
+    figure.add_vline(x=1, line={"color": "#999", "dash": "dot"}, row=1, col=2)  # odds ratio 1: no association
+    figure.update_xaxes(title_text=text["ols_hc3_axis"], row=1, col=1)
+    odds_ticks = [0.1, 0.2, 0.33, 0.5, 0.67, 1, 1.5, 2, 3, 5, 10]  # plotly's own log ticks read "2" for 0.2
+    figure.update_xaxes(title_text=text["logit_axis"], type="log", tickvals=odds_ticks,
+                        ticktext=[f"{tick:g}" for tick in odds_ticks], row=1, col=2)
+    return _layout(figure, x=text["ols_hc3_axis"], y="", height=480)

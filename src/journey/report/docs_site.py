@@ -4,7 +4,9 @@ with an index page linking them, and a local read-only web server for it.
 dbt docs are generated against a throw-away copy of the published warehouse: dbt-duckdb opens its
 database read-write, which would lock analysts' read-only connections out of the published file.
 GX Data Docs describe one run's validations, so the nightly flow writes them (site/quality/<stage>/);
-this module links whatever the last run left.
+this module links whatever the last run left. Every link is relative and opens from disk (file://):
+the dbt docs link is ``dbt/static_index.html`` (``dbt docs generate --static``: manifest and catalog
+inlined), since dbt's ``index.html`` fetches its JSON and stays blank without a web server.
 """
 
 from __future__ import annotations
@@ -61,9 +63,32 @@ def quality_sites(settings: Settings) -> dict[str, Path]:
     return found
 
 
+#: The landing page's words, in one place (to translate with the dashboard's).
+INDEX_TEXT: dict[str, str] = {
+    "title": "journey — patient experience",
+    "report": "Patient experience dashboard",
+    "report_missing": "not built yet: run `journey report`",
+    "dbt": "dbt docs: every model, column, metric definition and lineage",
+    "dbt_missing": "not built yet: run `journey docs`",
+    "quality": "Data quality ({stage}): Great Expectations Data Docs of the last run",
+    "quality_missing": "written by the next nightly run (`journey run`)",
+    "warehouse": "Warehouse (open read-only; every table and column is described, as DuckDB comments)",
+}
+
+
+def dbt_docs_page(site_dir: Path) -> Path | None:
+    """The dbt docs page that opens from disk (static_index.html), else the served one, else None."""
+    for name in ("static_index.html", "index.html"):
+        if (site_dir / "dbt" / name).is_file():
+            return site_dir / "dbt" / name
+    return None
+
+
 def write_index(settings: Settings, result: DocsResult) -> Path:
-    """site/index.html: one page linking the dashboard, the dbt docs and each GX Data Docs site."""
+    """site/index.html: one page linking the dashboard, the dbt docs and each GX Data Docs site, by
+    relative links (it opens from disk); what is not built yet is named with the command that builds it."""
     site = settings.site_dir
+    text = INDEX_TEXT
 
     def link(path: Path | None, label: str, missing: str) -> str:
         if path is None:
@@ -71,16 +96,18 @@ def write_index(settings: Settings, result: DocsResult) -> Path:
         return f"<li><a href='{escape(path.relative_to(site).as_posix())}'>{escape(label)}</a></li>"
 
     items = [
-        link(result.report, "Patient experience dashboard", "not built yet: run `journey report`"),
-        link(result.dbt, "dbt docs: every model, column, metric definition and lineage", "not built"),
+        link(result.report, text["report"], text["report_missing"]),
+        link(result.dbt, text["dbt"], text["dbt_missing"]),
     ]
     for stage in QUALITY_STAGES:
-        items.append(link(result.quality.get(stage), f"Data quality ({stage}): Great Expectations Data Docs",
-                          "written by the next nightly run (`journey run`)"))
+        items.append(link(result.quality.get(stage), text["quality"].format(stage=stage), text["quality_missing"]))
+    items.append(f"<li>{escape(text['warehouse'])}: <code>{escape(str(settings.warehouse_path))}</code></li>")
     html = (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>journey — sites</title>"
-        "<style>body{font-family:sans-serif;margin:40px;max-width:800px}li{margin:8px 0}</style></head><body>"
-        "<h1>journey</h1><ul>" + "".join(items) + "</ul></body></html>\n"
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(text['title'])}</title>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<style>body{font-family:system-ui,-apple-system,'Segoe UI','PingFang SC','Microsoft YaHei',"
+        "'Noto Sans CJK SC',sans-serif;margin:24px;max-width:800px}li{margin:8px 0}code{word-break:break-all}"
+        f"</style></head><body><h1>{escape(text['title'])}</h1><ul>" + "".join(items) + "</ul></body></html>\n"
     )
     site.mkdir(parents=True, exist_ok=True)
     index = site / "index.html"
@@ -90,12 +117,17 @@ def write_index(settings: Settings, result: DocsResult) -> Path:
 
 def build_docs(settings: Settings, *, dbt: bool = True) -> DocsResult:
     """Build the dbt docs (unless ``dbt`` is false), collect the GX sites, write site/index.html."""
-    dbt_index = build_dbt_docs(settings) if dbt else None
-    if dbt_index is None and (settings.site_dir / "dbt" / "index.html").is_file():
-        dbt_index = settings.site_dir / "dbt" / "index.html"
+    if dbt:
+        build_dbt_docs(settings)
+    return write_site_index(settings)
+
+
+def write_site_index(settings: Settings) -> DocsResult:
+    """Link what site/ holds now (dashboard, dbt docs, GX Data Docs) from site/index.html; builds nothing.
+    The nightly flow calls this after its docs and report steps."""
     report = settings.site_dir / "report" / "index.html"
-    result = DocsResult(index=settings.site_dir / "index.html", dbt=dbt_index, quality=quality_sites(settings),
-                        report=report if report.is_file() else None)
+    result = DocsResult(index=settings.site_dir / "index.html", dbt=dbt_docs_page(settings.site_dir),
+                        quality=quality_sites(settings), report=report if report.is_file() else None)
     result.index = write_index(settings, result)
     return result
 

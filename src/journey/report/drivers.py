@@ -1,19 +1,27 @@
 """Driver analysis: what moves NPS and overall top-box, per department and quarter.
 
-Method (documented in the dashboard): ordinary least squares of the outcome on the survey items and
-operational drivers, every variable standardised (z-scores) within the department × quarter, so each
-coefficient is the change in the outcome, in standard deviations, for a one-SD change in the driver
-with the others held constant. 95 % confidence intervals from the classical OLS standard errors
-(t quantile, n − k − 1 degrees of freedom). Complete cases only; a driver known for under 80 % of the
-group's respondents, or without variance in it, is left out; a group with fewer than
-max(min_cell, 10 × drivers) respondents is not fitted.
-Outcomes: the NPS score (0-10) and overall top-box (rating 9-10, as 0/1: a linear probability model).
+The inputs are a mart, ``marts.fct_survey_driver_inputs`` (one row per visit with a primary survey
+response: outcomes, HCAHPS-style items scored 1-4, waits, booking lead time, prior no-shows); this
+module only fits the models, with statsmodels, each with errors valid for its outcome's type:
+
+* NPS score (0-10, treated as continuous): OLS of the z-scored score on the z-scored drivers, with
+  HC3 heteroskedasticity-robust standard errors (a bounded score's residual variance is not
+  constant) — each coefficient is the SD change in the score per 1-SD change in the driver, the
+  others held constant; 95 % CIs from the t distribution.
+* Overall top-box (rating 9-10, 0/1): logistic regression on the z-scored drivers (maximum
+  likelihood) — each coefficient is the change in log-odds per 1-SD change in the driver, shown as
+  an odds ratio; 95 % Wald CIs from the normal distribution. A linear probability model with
+  classical errors would give wrong error bars for a binary outcome.
+
+Complete cases only; a driver known for under 80 % of the group's respondents, or without variance in
+it, is left out; a group with fewer than max(min_cell, 10 × drivers) respondents is not fitted, nor a
+logistic fit that does not converge or separates the outcome perfectly (its estimates are infinite).
 Associations, not causes: items are answered together and correlate.
 """
 
 from __future__ import annotations
 
-import math
+import warnings
 from dataclasses import dataclass
 
 import duckdb
@@ -22,74 +30,105 @@ import pandas as pd
 
 from journey.report import data
 
-HCAHPS_SCALE: dict[str, float] = {"never": 1.0, "sometimes": 2.0, "usually": 3.0, "always": 4.0}
+MART = "fct_survey_driver_inputs"
 ITEMS: tuple[str, ...] = (
-    "nurse_communication", "doctor_communication", "responsiveness", "cleanliness", "quietness",
-    "discharge_information",
+    "nurse_communication_score", "doctor_communication_score", "responsiveness_score", "cleanliness_score",
+    "quietness_score", "discharge_information_score",
 )
 OPERATIONAL: tuple[str, ...] = (
     "door_to_provider_min", "length_of_stay_hours", "booking_lead_time_days", "prior_no_shows",
 )
-LABELS: dict[str, str] = {
-    "nurse_communication": "Nurse communication", "doctor_communication": "Doctor communication",
-    "responsiveness": "Responsiveness", "cleanliness": "Cleanliness", "quietness": "Quietness",
-    "discharge_information": "Discharge information", "door_to_provider_min": "Door-to-provider (min)",
-    "length_of_stay_hours": "Length of stay (h)", "booking_lead_time_days": "Booking lead time (days)",
-    "prior_no_shows": "Prior no-shows",
-}
 MIN_DRIVER_COVERAGE = 0.8  # share of the group's respondents that must have the driver
-OUTCOMES: dict[str, str] = {"nps_score": "NPS score (0-10)", "is_overall_top_box": "Overall top-box"}
+OUTCOMES: tuple[str, ...] = ("nps_score", "is_overall_top_box")
+BINARY_OUTCOMES = frozenset({"is_overall_top_box"})
+#: statsmodels' names of the standard errors each outcome's fit reports
+SE_TYPES: dict[str, str] = {"nps_score": "HC3", "is_overall_top_box": "nonrobust"}
+COLUMNS: tuple[str, ...] = (
+    "department_code", "quarter", "outcome", "method", "se_type", "driver", "estimate", "std_error", "ci_low",
+    "ci_high", "p_value", "n", "goodness_of_fit",
+)
 
 
 @dataclass(frozen=True)
 class Fit:
-    coefficients: pd.DataFrame  # driver, beta, ci_low, ci_high, std_error
+    coefficients: pd.DataFrame  # driver, estimate, std_error, ci_low, ci_high, p_value (intercept left out)
     n: int
-    r_squared: float
+    method: str  # "ols_hc3" or "logit"
+    se_type: str  # statsmodels' cov_type: "HC3", or "nonrobust" (the logit's MLE information matrix)
+    goodness_of_fit: float  # R² (OLS) or McFadden's pseudo R² (logit)
 
 
-def _t_quantile(df: int) -> float:
-    """Two-sided 95 % Student t quantile (Cornish-Fisher expansion; exact to ~1e-4 for df ≥ 3)."""
-    z = 1.959963984540054
-    if df <= 0:
-        return math.inf
-    g1 = (z**3 + z) / 4
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    return z + g1 / df + g2 / df**2 + g3 / df**3
+def _design(frame: pd.DataFrame, outcome: str, drivers: list[str]) -> tuple[pd.Series, pd.DataFrame] | None:
+    """The outcome and the z-scored drivers with a constant (complete cases; constant drivers dropped)."""
+    import statsmodels.api as sm
 
-
-def standardised_ols(frame: pd.DataFrame, outcome: str, drivers: list[str]) -> Fit | None:
-    """Standardised OLS coefficients with 95 % CIs; None if too few complete cases for the drivers."""
     rows = frame[[outcome, *drivers]].apply(pd.to_numeric, errors="coerce").astype("float64").dropna()
     kept = [d for d in drivers if rows[d].std(ddof=1) > 0]
-    if rows[outcome].std(ddof=1) == 0 or not kept or len(rows) <= len(kept) + 1:
+    if not kept or len(rows) <= len(kept) + 1 or rows[outcome].std(ddof=1) == 0:
         return None
-    z = (rows - rows.mean()) / rows.std(ddof=1)
-    x = z[kept].to_numpy()
-    y = z[outcome].to_numpy()
-    beta, *_ = np.linalg.lstsq(x, y, rcond=None)  # no intercept: every column is centred
-    residuals = y - x @ beta
-    n, k = x.shape
-    dof = n - k - 1
-    sigma2 = float(residuals @ residuals) / dof if dof > 0 else math.nan
-    covariance = sigma2 * np.linalg.pinv(x.T @ x)
-    std_error = np.sqrt(np.clip(np.diag(covariance), 0, None))
-    t = _t_quantile(dof)
-    coefficients = pd.DataFrame({
-        "driver": kept, "beta": beta, "std_error": std_error,
-        "ci_low": beta - t * std_error, "ci_high": beta + t * std_error,
+    x = (rows[kept] - rows[kept].mean()) / rows[kept].std(ddof=1)
+    return rows[outcome], sm.add_constant(x, has_constant="add")
+
+
+def _coefficients(result: object, drivers: list[str]) -> pd.DataFrame:
+    params, errors, pvalues = result.params, result.bse, result.pvalues  # type: ignore[attr-defined]
+    intervals = result.conf_int(alpha=0.05)  # type: ignore[attr-defined]
+    return pd.DataFrame({
+        "driver": drivers, "estimate": params[drivers].to_numpy(), "std_error": errors[drivers].to_numpy(),
+        "ci_low": intervals.loc[drivers, 0].to_numpy(), "ci_high": intervals.loc[drivers, 1].to_numpy(),
+        "p_value": pvalues[drivers].to_numpy(),
     })
-    r_squared = 1.0 - float(residuals @ residuals) / float(y @ y)
-    return Fit(coefficients, n, r_squared)
+
+
+def fit_ols_hc3(frame: pd.DataFrame, outcome: str, drivers: list[str]) -> Fit | None:
+    """OLS of the z-scored ``outcome`` on the z-scored drivers, HC3 standard errors; None if unfittable."""
+    import statsmodels.api as sm
+
+    design = _design(frame, outcome, drivers)
+    if design is None:
+        return None
+    y, x = design
+    result = sm.OLS((y - y.mean()) / y.std(ddof=1), x).fit(cov_type="HC3")
+    kept = [c for c in x.columns if c != "const"]
+    return Fit(_coefficients(result, kept), int(result.nobs), "ols_hc3", "HC3", float(result.rsquared))
+
+
+def fit_logit(frame: pd.DataFrame, outcome: str, drivers: list[str]) -> Fit | None:
+    """Logistic regression of the 0/1 ``outcome`` on the z-scored drivers; None if both classes are not
+    present, the fit does not converge, or a driver separates the outcome perfectly."""
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+    design = _design(frame, outcome, drivers)
+    if design is None:
+        return None
+    y, x = design
+    if not set(y.unique()) <= {0.0, 1.0}:
+        raise ValueError(f"{outcome} is not binary (0/1)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
+        try:
+            result = sm.Logit(y, x).fit(disp=0, maxiter=100)
+        except (PerfectSeparationWarning, ConvergenceWarning, np.linalg.LinAlgError):
+            return None
+    if not result.mle_retvals.get("converged", False) or not np.all(np.isfinite(result.bse)):
+        return None
+    kept = [c for c in x.columns if c != "const"]
+    return Fit(_coefficients(result, kept), int(result.nobs), "logit", "nonrobust", float(result.prsquared))
+
+
+def fit(frame: pd.DataFrame, outcome: str, drivers: list[str]) -> Fit | None:
+    """The model valid for ``outcome``: logistic for a binary one, OLS with HC3 errors otherwise."""
+    return (fit_logit if outcome in BINARY_OUTCOMES else fit_ols_hc3)(frame, outcome, drivers)
 
 
 def driver_table(frame: pd.DataFrame, *, min_cell: int = 11) -> pd.DataFrame:
-    """Fits per department × quarter × outcome. ``frame``: one row per respondent with department_code,
-    quarter (e.g. '2026Q1'), the outcomes and the drivers (items coded 1-4 already)."""
+    """Fits per department × quarter × outcome, in COLUMNS. ``frame``: rows of fct_survey_driver_inputs
+    (department_code, visit_quarter, the outcomes and the drivers)."""
     records: list[pd.DataFrame] = []
     drivers = [d for d in (*ITEMS, *OPERATIONAL) if d in frame.columns]
-    for (department, quarter), group in frame.groupby(["department_code", "quarter"], sort=True):
+    for (department, quarter), group in frame.groupby(["department_code", "visit_quarter"], sort=True):
         for outcome in OUTCOMES:
             if outcome not in group:
                 continue
@@ -99,54 +138,20 @@ def driver_table(frame: pd.DataFrame, *, min_cell: int = 11) -> pd.DataFrame:
             complete = group[[outcome, *usable]].dropna()
             if len(complete) < max(min_cell, 10 * max(len(usable), 1)):
                 continue
-            fit = standardised_ols(complete, outcome, usable)
-            if fit is None:
+            result = fit(complete, outcome, usable)
+            if result is None:
                 continue
-            records.append(fit.coefficients.assign(
-                department_code=str(department), quarter=str(quarter), outcome=outcome, n=fit.n,
-                r_squared=fit.r_squared,
+            records.append(result.coefficients.assign(
+                department_code=str(department), quarter=str(quarter), outcome=outcome, method=result.method,
+                se_type=result.se_type, n=result.n, goodness_of_fit=result.goodness_of_fit,
             ))
     if not records:
-        return pd.DataFrame(columns=["department_code", "quarter", "outcome", "driver", "beta", "std_error",
-                                     "ci_low", "ci_high", "n", "r_squared"])
-    return pd.concat(records, ignore_index=True)
+        return pd.DataFrame(columns=list(COLUMNS))
+    return pd.concat(records, ignore_index=True)[list(COLUMNS)]
 
 
 def respondents(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per visit with a primary survey: outcomes, items coded 1-4, operational drivers.
-
-    prior_no_shows = the patient's no-shows before this arrival (fct_appointments). The patient key
-    is used inside the query only and is not returned."""
-    present = data.table_columns(conn, "fct_encounters")
-    needed = {"department_code", "arrived_local_date", "nps_score", "overall_rating", "is_visit", "arrived_at",
-              "patient_key"}
-    if not needed <= present:
-        raise data.MissingData(f"marts.fct_encounters has no column {', '.join(sorted(needed - present))}")
-    items = [item for item in ITEMS if item in present]
-    operational = [c for c in ("door_to_provider_min", "length_of_stay_hours", "booking_lead_time_days")
-                   if c in present]
-    coded = ", ".join(
-        f"case lower(encounters.{item}) when 'never' then 1 when 'sometimes' then 2 when 'usually' then 3 "
-        f"when 'always' then 4 end as {item}" for item in items
-    )
-    has_appointments = {"patient_key", "is_no_show", "start_at"} <= data.table_columns(conn, "fct_appointments")
-    no_shows = (
-        "(select count(*) from marts.fct_appointments as appointments where appointments.patient_key = "
-        "encounters.patient_key and appointments.is_no_show and appointments.start_at < encounters.arrived_at)"
-        if has_appointments else "null"
-    )
-    selected = ", ".join(
-        ["encounters.department_code",
-         "cast(year(encounters.arrived_local_date) as varchar) || 'Q' || "
-         "cast(quarter(encounters.arrived_local_date) as varchar) as quarter",
-         "encounters.nps_score",
-         "case when encounters.overall_rating is not null then "
-         "cast(encounters.overall_rating >= 9 as integer) end as is_overall_top_box"]
-        + ([coded] if coded else [])
-        + [f"encounters.{c}" for c in operational]
-        + [f"{no_shows} as prior_no_shows"]
-    )
-    return conn.execute(
-        f"select {selected} from marts.fct_encounters as encounters "
-        "where encounters.is_visit and (encounters.nps_score is not null or encounters.overall_rating is not null)"
-    ).df()
+    """The driver inputs mart (marts.fct_survey_driver_inputs); MissingData when it is not built."""
+    frame = data.select(conn, MART, ["department_code", "visit_quarter", *OUTCOMES], [*ITEMS, *OPERATIONAL])
+    frame["is_overall_top_box"] = frame["is_overall_top_box"].map({True: 1.0, False: 0.0})  # NULL stays NaN
+    return frame

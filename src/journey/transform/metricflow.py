@@ -17,19 +17,26 @@ Privacy: `journey mf` refuses the ``*_unsuppressed`` metrics (the raw figures be
 rule) and every entity as a group-by, filter or order item (an entity — encounter, patient,
 appointment … — is one row per visit or per patient), and anything reached through ``patient__``
 (``check_mf_args``). Dimensions reached through an entity (``encounter__department``) stay open.
+`journey mf list metrics` lists only the metrics it allows.
+
+Output: a query with group-by items and no ``--order`` is ordered by them (``ordered_args``), and a
+time column whose every value is at midnight (a day, week, month … grain) prints as ISO dates
+(``2026-01-01``, not ``2026-01-01T00:00:00``), on the terminal and in ``--csv`` (``iso_dates``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import functools
 import json
 import os
 import re
 import shutil
 import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -38,6 +45,7 @@ from journey.errors import JourneyError, UsageError
 from journey.warehouse.publish import require_published_warehouse
 
 if TYPE_CHECKING:
+    from metricflow.data_table.mf_table import MetricFlowDataTable
     from metricflow.engine.metricflow_engine import MetricFlowEngine
 
 MANIFEST = "semantic_manifest.json"
@@ -158,14 +166,72 @@ class _NoUpdateCheck:
         return None
 
 
+def ordered_args(args: Sequence[str]) -> list[str]:
+    """``args`` with ``--order <the group-by items>`` added to a query that groups and sets no order."""
+    args = list(args)
+    if not args or args[0] != "query" or any(option == "--order" for option, _ in _option_values(args)):
+        return args
+    group_by = [value for option, value in _option_values(args) if option == "--group-by"]
+    return [*args, "--order", ",".join(group_by)] if group_by else args
+
+
+def iso_dates(table: MetricFlowDataTable) -> MetricFlowDataTable:
+    """``table`` with each time column whose values are all at midnight as ISO date strings."""
+    from metricflow.data_table.mf_column import ColumnDescription
+
+    columns = list(table.column_descriptions)
+    rows = [list(row) for row in table.rows]
+    for index, column in enumerate(columns):
+        values = [row[index] for row in rows if row[index] is not None]
+        if not values or not all(isinstance(value, dt.datetime) and value.time() == dt.time() for value in values):
+            continue
+        columns[index] = ColumnDescription(column_name=column.column_name, column_type=str)
+        for row in rows:
+            value = row[index]
+            row[index] = value.date().isoformat() if isinstance(value, dt.datetime) else None
+    return dataclasses.replace(table, column_descriptions=tuple(columns), rows=tuple(tuple(row) for row in rows))
+
+
+def allowed_metrics(metrics: list[Any]) -> list[Any]:
+    """The metrics `journey mf` lets through (no ``*_unsuppressed``), for `mf list metrics`."""
+    return [metric for metric in metrics if not metric.name.lower().endswith(UNSUPPRESSED)]
+
+
+def _patch_engine() -> None:
+    """MetricFlow's engine as `journey mf` uses it: query results with ISO dates, allowed metrics only."""
+    from metricflow.engine.metricflow_engine import MetricFlowEngine
+
+    if getattr(MetricFlowEngine, "_journey_patched", False):
+        return
+    query: Callable[..., Any] = MetricFlowEngine.query
+    list_metrics: Callable[..., list[Any]] = MetricFlowEngine.list_metrics
+
+    def iso_query(self: MetricFlowEngine, *args: Any, **kwargs: Any) -> Any:
+        result = query(self, *args, **kwargs)
+        if result.result_df is None:
+            return result
+        return dataclasses.replace(result, result_df=iso_dates(result.result_df))
+
+    def listed(self: MetricFlowEngine, *args: Any, **kwargs: Any) -> list[Any]:
+        return allowed_metrics(list_metrics(self, *args, **kwargs))
+
+    MetricFlowEngine.query = iso_query  # type: ignore[method-assign]
+    MetricFlowEngine.list_metrics = listed  # type: ignore[method-assign]
+    MetricFlowEngine._journey_patched = True  # type: ignore[attr-defined]
+
+
 def run_mf(settings: Settings, args: Sequence[str], database: Path | None = None) -> int:
     """Run the `mf` CLI (``mf query …``, ``mf list metrics`` …) on the warehouse; return its exit code.
-    Unsuppressed metrics and row-level (entity) items are refused first (``check_mf_args``)."""
+    Unsuppressed metrics and row-level (entity) items are refused first (``check_mf_args``); a grouped
+    query is ordered by its groups, dates print as ISO dates, and only allowed metrics are listed."""
     workspace = prepare_workspace(settings, database)
     check_mf_args(args, manifest_entities(workspace / "target" / MANIFEST), settings.min_cell_size)
+    args = ordered_args(args)
     os.environ.update(mf_env(settings, workspace))
     from dbt_metricflow.cli import main as mf_main
     from halo import Halo
+
+    _patch_engine()
 
     mf_main.UpdateChecker = _NoUpdateCheck
     if not sys.stdout.isatty():

@@ -1,4 +1,7 @@
-"""The service-recovery worklist on a hand-made warehouse: who is listed, why, and what is never shown."""
+"""The worklist CSV export of marts.fct_service_recovery_items: one day, ordered, scrubbed again.
+
+Which responses and complaints the mart lists, and why, is the dbt unit test
+test_fct_service_recovery_items_lists_and_explains (models/marts/experience/_experience__models.yml)."""
 
 from __future__ import annotations
 
@@ -10,50 +13,34 @@ import pandas as pd
 import pytest
 
 from journey.config import Settings
+from journey.errors import JourneyError
 from journey.report.worklist import COLUMNS, build_worklist, excerpts, write_worklist
 
 DAY = "2026-03-01"  # the worklist of 2026-03-02 lists this day
 
 
 def _warehouse(conn: duckdb.DuckDBPyConnection) -> None:
+    # The mart as dbt builds it; r1's and r5's excerpts hold identifiers the load-time scrub missed
+    # (a row loaded by an older version): the export scrubs them again.
     conn.execute("create schema marts")
-    conn.execute("""
-        create table marts.fct_survey_responses as select * from (values
-          ('r1', 'e1', 'pk-secret-1', 'emergency', true, 3, 8, 'always', 'always', 'always', 'always', 'always',
-           'always', 'Waited 3 hours, call me on 13812345678'),
-          ('r2', 'e2', 'pk-secret-2', 'cardiology', true, 8, 9, 'always', 'usually', 'always', 'never', 'always',
-           'always', null),
-          ('r3', 'e3', 'pk-secret-3', 'emergency', true, 10, 10, 'always', 'always', 'always', 'always', 'always',
-           'always', 'great'),
-          ('r4', 'e4', 'pk-secret-4', 'emergency', false, 0, null, null, null, null, null, null, null, 'abandoned'),
-          ('r5', 'e5', 'pk-secret-5', 'cardiology', true, 9, 5, null, null, null, null, null, null,
-           '他说：请打 (021) 6234-5678 或 ＋８６　１３９　１２３４　５６７８'),
-          ('r6', 'e6', 'pk-secret-6', 'emergency', true, 1, 1, null, null, null, null, null, null, 'other day')
-        ) as t(response_id, encounter_id, patient_key, department_code, is_completed, nps_score, overall_rating,
-               nurse_communication, doctor_communication, responsiveness, cleanliness, quietness,
-               discharge_information, comment_text)
-    """)
     conn.execute(f"""
-        alter table marts.fct_survey_responses add column authored_local_date date default date '{DAY}';
-        update marts.fct_survey_responses set authored_local_date = date '2026-02-28' where response_id = 'r6';
-    """)
-    conn.execute(f"""
-        create table marts.fct_complaints as select * from (values
-          ('c1', 'pk-secret-7', 'e7', 'emergency', 'wait_time', 'phone', date '{DAY}',
+        create table marts.fct_service_recovery_items as select * from (values
+          ('survey:r1', date '{DAY}', 'survey', 'r1', 'e1', 'emergency', 'Emergency', '急诊科', 'detractor (NPS 3)',
+           3, 8, 185.0, 4.5, false, null, 'Waited 3 hours, call me on 13812345678'),
+          ('survey:r2', date '{DAY}', 'survey', 'r2', 'e2', 'cardiology', 'Cardiology', '心内科',
+           'bottom-box cleanliness: never', 8, 9, 20.0, 1.0, false, null, ''),
+          ('survey:r5', date '{DAY}', 'survey', 'r5', 'e5', 'cardiology', 'Cardiology', '心内科', 'overall rating 5',
+           9, 5, null, null, null, null, '他说：请打 (021) 6234-5678 或 ＋８６　１３９　１２３４　５６７８'),
+          ('survey:r6', date '2026-02-28', 'survey', 'r6', 'e6', 'emergency', 'Emergency', '急诊科',
+           'detractor (NPS 1)', 1, 1, null, null, null, null, 'other day'),
+          ('complaint:c1', date '{DAY}', 'complaint', 'c1', 'e7', 'emergency', 'Emergency', '急诊科',
+           'new complaint (wait_time, via phone)', null, null, null, 2.0, true, 'wait_time',
            'Nobody answered; email me at someone@example.com'),
-          ('c2', 'pk-secret-8', null, 'cardiology', 'billing', 'web', date '2026-03-02', 'next day')
-        ) as t(complaint_id, patient_key, encounter_id, department_code, complaint_category, complaint_channel,
-               received_local_date, description_text)
-    """)
-    conn.execute("""
-        create table marts.fct_encounters as select * from (values
-          ('e1', 'pk-secret-1', 185.0, 4.5, false), ('e2', 'pk-secret-2', 20.0, 1.0, false),
-          ('e7', 'pk-secret-7', null, 2.0, true)
-        ) as t(encounter_id, patient_key, door_to_provider_min, length_of_stay_hours, is_lwbs)
-    """)
-    conn.execute("""
-        create table marts.dim_department as select * from (values
-          ('emergency', 'Emergency'), ('cardiology', 'Cardiology')) as t(department_code, department_name)
+          ('complaint:c2', date '2026-03-02', 'complaint', 'c2', null, 'cardiology', 'Cardiology', '心内科',
+           'new complaint (billing, via web)', null, null, null, null, null, 'billing', 'next day')
+        ) as t(worklist_item_id, worklist_local_date, source, record_id, encounter_id, department_code,
+               department_name, department_name_zh, reasons, nps_score, overall_rating, door_to_provider_min,
+               length_of_stay_hours, is_lwbs, complaint_category, excerpt)
     """)
 
 
@@ -64,28 +51,26 @@ def conn() -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def test_worklist_lists_the_previous_days_detractors_bottom_box_and_complaints(conn: duckdb.DuckDBPyConnection) -> None:
+def test_worklist_exports_the_previous_days_rows_in_order(conn: duckdb.DuckDBPyConnection) -> None:
     rows = build_worklist(conn, date(2026, 3, 2))
     assert list(rows.columns) == list(COLUMNS)
-    # r3 promoter with top answers: no; r4 not completed; r6 other day; c2 received on the worklist day itself
+    # r6 is about the day before, c2 about the worklist day itself; cardiology before emergency,
+    # complaint before survey
     assert rows["record_id"].tolist() == ["r2", "r5", "c1", "r1"]
     by_id = rows.set_index("record_id")
     assert by_id.loc["r1", "reasons"] == "detractor (NPS 3)"
-    assert by_id.loc["r2", "reasons"] == "bottom-box cleanliness: never"
-    assert by_id.loc["r5", "reasons"] == "overall rating 5"
-    assert by_id.loc["c1", "reasons"] == "new complaint (wait_time, via phone)"
+    assert by_id.loc["r1", "nps_score"] == 3 and pd.isna(by_id.loc["c1", "nps_score"])
     assert by_id.loc["r1", "door_to_provider_min"] == 185.0
-    assert by_id.loc["r1", "length_of_stay_hours"] == 4.5
     assert by_id.loc["c1", "encounter_id"] == "e7" and bool(by_id.loc["c1", "is_lwbs"]) is True
-    assert by_id.loc["r1", "department_name"] == "Emergency"
+    assert by_id.loc["r1", "department_name_zh"] == "急诊科"
     assert set(rows["worklist_date"]) == {DAY}
     # identifiers scrubbed from the excerpts (again), and never a patient key
     assert by_id.loc["r1", "excerpt"] == "Waited 3 hours, call me on [phone]"
     assert by_id.loc["c1", "excerpt"] == "Nobody answered; email me at [email]"
     # a landline, and a mobile in full-width digits with ideographic spaces
     assert by_id.loc["r5", "excerpt"] == "他说：请打 [phone] 或 [phone]"
+    assert by_id.loc["r2", "excerpt"] == ""
     assert "patient_key" not in rows.columns
-    assert not rows.astype(str).apply(lambda column: column.str.contains("pk-secret")).any().any()
 
 
 def test_worklist_empty_day_has_the_columns(conn: duckdb.DuckDBPyConnection) -> None:
@@ -105,9 +90,17 @@ def test_write_worklist_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     written = pd.read_csv(path, encoding="utf-8-sig")
     assert written["record_id"].tolist() == ["r2", "r5", "c1", "r1"]
     text = path.read_text(encoding="utf-8-sig")
-    assert "pk-secret" not in text
     assert "13812345678" not in text, "scrubbed on the read-only connection"
     assert "Waited 3 hours, call me on [phone]" in text
+
+
+def test_write_worklist_without_the_mart_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOURNEY_DATA_DIR", str(tmp_path))
+    settings = Settings()
+    settings.warehouse_path.parent.mkdir(parents=True)
+    duckdb.connect(str(settings.warehouse_path)).close()
+    with pytest.raises(JourneyError, match="fct_service_recovery_items.*journey run --rebuild"):
+        write_worklist(settings, date(2026, 3, 2))
 
 
 @pytest.mark.parametrize(
