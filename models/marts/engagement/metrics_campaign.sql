@@ -99,15 +99,7 @@ booking_outcomes as (
 person_links as (
 
     -- an anonymous id seen with exactly one patient is that patient (as in the attribution paths)
-    select
-        anonymous_id,
-        min(patient_key) as linked_patient_key
-
-    from touches
-    where anonymous_id is not null
-      and patient_key is not null
-    group by anonymous_id
-    having count(distinct patient_key) = 1
+    {{ crm_identity_links('touches') }}
 
 ),
 

@@ -35,6 +35,12 @@ SECTIONS: tuple[SectionBuilder, ...] = (
     charts.campaign_funnel,
     charts.driver_analysis,
 )
+# a section's title in the catalogue, for the placeholder of a section the marts cannot feed
+TITLE_KEYS: dict[str, str] = {
+    "kpi_table": "kpi.title", "wait_trends": "wait.title", "arrival_heatmap": "heat.title",
+    "satisfaction_trends": "sat.title", "satisfaction_vs_wait": "vsw.title", "cohort_retention": "cohort.title",
+    "service_sla": "sla.title", "campaign_funnel": "funnel.title", "driver_analysis": "drivers.title",
+}
 
 
 @dataclass
@@ -57,8 +63,8 @@ def _build_section(builder: SectionBuilder, conn: duckdb.DuckDBPyConnection, ctx
     except data.MissingData as error:
         key = builder.__name__.replace("_", "-")
         log.warning("report section unavailable", extra={"section": key, "reason": str(error)})
-        return Section(key, builder.__name__.replace("_", " ").capitalize(), "", "",
-                       notes=[ctx.t("page.unavailable", reason=error)], missing=True)
+        title = ctx.t(TITLE_KEYS[builder.__name__]) if builder.__name__ in TITLE_KEYS else key
+        return Section(key, title, "", "", notes=[ctx.t("page.unavailable", reason=error)], missing=True)
 
 
 def page_filter(span: tuple[str, str] | None, ctx: Context) -> Filter:

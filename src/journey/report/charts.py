@@ -445,7 +445,8 @@ def campaign_funnel(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:
         funnel = shaping.campaign_funnel(subset)
         figure.add_trace(go.Funnel(
             y=[ctx.t(f"funnel.{stage}") for stage in funnel["stage"]], x=funnel["count"],
-            textinfo="value+percent previous", marker={"color": "#1f77b4"}, showlegend=False, meta=_meta(scope),
+            texttemplate=ctx.t("funnel.text"), textposition="outside", cliponaxis=False,
+            marker={"color": "#1f77b4"}, showlegend=False, meta=_meta(scope),
             hovertemplate=ctx.t("funnel.hover"), connector={"line": {"color": "#9ecae1"}},
         ), row=1, col=1)
         shown = subset[subset["campaign_id"] != "organic"]
@@ -458,7 +459,7 @@ def campaign_funnel(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:
                 if "campaign_name" in shown else None,
                 hovertemplate=ctx.t("funnel.bar_hover", model=model).replace("<extra>", "<br>%{customdata}<extra>"),
             ), row=1, col=2)
-    figure.update_yaxes(automargin=True, row=1, col=1)
+    figure.update_yaxes(automargin=True, showticklabels=True, row=1, col=1)
     figure.update_yaxes(title_text=ctx.t("funnel.new_patients_axis"), row=1, col=2)
     figure.update_layout(barmode="group")
     section.figure = _layout(figure, x="", y="", height=500)

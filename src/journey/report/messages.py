@@ -332,6 +332,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "funnel.people_new_patients": {"en": "New patients", "zh": "新患者"},
     "funnel.hover": {"en": "%{y}: %{x:,} people<br>%{percentPrevious:.1%} of the previous stage<extra></extra>",
                      "zh": "%{y}：%{x:,} 人<br>为上一阶段的 %{percentPrevious:.1%}<extra></extra>"},
+    "funnel.text": {"en": "%{label}: %{value:,}<br>%{percentPrevious:.0%} of the previous",
+                    "zh": "%{label}：%{value:,}<br>为上一阶段的 %{percentPrevious:.0%}"},
     "funnel.new_patients_axis": {"en": "New patients", "zh": "新患者"},
     "funnel.bar_hover": {"en": "%{{x}}<br>{model}: %{{y:.1f}} new patients<extra></extra>",
                          "zh": "%{{x}}<br>{model}：%{{y:.1f}} 位新患者<extra></extra>"},
@@ -349,6 +351,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "attribution.new_patients_linear": {"en": "Linear", "zh": "线性"},
     "attribution.new_patients_position_based": {"en": "Position-based 40/20/40", "zh": "位置加权 40/20/40"},
     "attribution.new_patients_time_decay": {"en": "Time decay", "zh": "时间衰减"},
+    # driver analysis (charts.driver_analysis: the keys its chart can call through ctx.t)
+    "drivers.title": {"en": "Driver analysis: what moves NPS and overall top-box",
+                      "zh": "驱动因素分析：什么影响 NPS 与总体高分率"},
     "campaign.organic": {"en": "Organic (no campaign)", "zh": "自然流量（无活动）"},
     "campaign.hospital_wide": {"en": "Whole hospital", "zh": "全院"},
     "campaign_type.screening_day": {"en": "Screening day", "zh": "免费筛查日"},

@@ -101,11 +101,12 @@ SCRIPT = """
     document.querySelectorAll('section[data-chart]').forEach(function (section) {
       var div = section.querySelector('.js-plotly-plot');
       if (!div || !div.data) { return; }
-      var owner = function (trace) { return (trace.meta || {}).department; };
+      // a trace without meta.department (a chart with a menu of its own) is left alone
+      var owner = function (trace) { return (trace.meta || {}).department || 'always'; };
+      var filtered = div.data.some(function (trace) { return owner(trace) !== 'always'; });
       var visible = div.data.map(function (trace) { return owner(trace) === 'always' || owner(trace) === dept; });
       var own = div.data.filter(function (trace, i) { return visible[i] && owner(trace) !== 'always'; }).length;
-      var filtered = div.data.some(function (trace) { return owner(trace) !== 'always'; });
-      Plotly.restyle(div, {visible: visible});
+      if (filtered) { Plotly.restyle(div, {visible: visible}); }
       var axis = section.getAttribute('data-time');
       if (axis) {
         var start = from + '-01', end = monthEnd(to);
