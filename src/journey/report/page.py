@@ -85,6 +85,9 @@ footer { font-size: 12px; color: #666; padding: 0 20px 30px; }
 }
 """
 
+# a chart on A4 landscape with 10 mm margins (1047 x 718 CSS px): room for its title and notes
+PRINT_WIDTH_PX, PRINT_HEIGHT_PX = 1000, 500
+
 SCRIPT = """
 (function () {
   var text = %(text)s;
@@ -144,8 +147,19 @@ SCRIPT = """
     ['f-department', 'f-from', 'f-to'].forEach(function (id) { f(id).addEventListener('change', apply); });
     apply();
   });
+  // on paper (A4 landscape, 277 x 190 mm) every chart is drawn to fit one page, then restored
   window.addEventListener('beforeprint', function () {
-    document.querySelectorAll('.js-plotly-plot').forEach(function (div) { Plotly.Plots.resize(div); });
+    document.querySelectorAll('.js-plotly-plot').forEach(function (div) {
+      div.setAttribute('data-screen-height', div.layout.height || '');
+      Plotly.relayout(div, {height: Math.min(div.layout.height || %(print_height)d, %(print_height)d),
+                            width: %(print_width)d});
+    });
+  });
+  window.addEventListener('afterprint', function () {
+    document.querySelectorAll('.js-plotly-plot').forEach(function (div) {
+      Plotly.relayout(div, {height: +div.getAttribute('data-screen-height') || null, width: null})
+        .then(function () { Plotly.Plots.resize(div); });
+    });
   });
 })();
 """
@@ -226,7 +240,7 @@ def render_page(sections: Sequence[Section], *, subtitle: Sequence[str], choice:
     script = SCRIPT % {
         "text": json.dumps({"empty": t("filter.empty"), "noHospital": t("filter.no_hospital_total")},
                            ensure_ascii=False),
-        "hospital": HOSPITAL,
+        "hospital": HOSPITAL, "print_height": PRINT_HEIGHT_PX, "print_width": PRINT_WIDTH_PX,
     }
     return (
         f"<!DOCTYPE html>\n<html lang='{t('page.html_lang')}'><head><meta charset='utf-8'>"
