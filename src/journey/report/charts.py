@@ -123,7 +123,7 @@ def wait_trends(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:
     frame["p90"] = shaping.mask_suppressed(frame, "door_to_provider_p90_min", "door_to_provider_suppressed")
     figure = go.Figure()
     day = messages.day_format(ctx.language)
-    unit = ctx.t("fmt.minutes", value=0).replace("0", "", 1).strip()
+    unit = ctx.t("unit.minutes")
     for index, ((department, klass), rows) in enumerate(frame.groupby(["department_code", "encounter_class"])):
         if rows["p50"].notna().sum() == 0:
             continue  # every day of this series suppressed: nothing to plot
@@ -176,7 +176,7 @@ def arrival_heatmap(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:
         detail = [shaping.arrival_hour_grid(rows, column).to_numpy() for column in ("p90", "n")]
         figure.add_trace(go.Heatmap(
             z=medians.to_numpy(), x=[f"{hour:02d}:00" for hour in medians.columns], y=weekdays,
-            customdata=np.dstack(detail), colorscale="YlOrRd", colorbar={"title": ctx.t("fmt.minutes", value=0)[2:]},
+            customdata=np.dstack(detail), colorscale="YlOrRd", colorbar={"title": ctx.t("unit.minutes")},
             hoverongaps=False, name=label, hovertemplate=ctx.t("heat.hover", label=label), meta=_meta(department),
         ))
     if not figure.data:

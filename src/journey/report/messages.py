@@ -105,6 +105,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "fmt.points": {"en": "{value:+.1f} pp", "zh": "{value:+.1f} 个百分点"},
     "fmt.minutes": {"en": "{value:.0f} min", "zh": "{value:.0f} 分钟"},
     "fmt.minutes_signed": {"en": "{value:+.0f} min", "zh": "{value:+.0f} 分钟"},
+    "unit.minutes": {"en": "min", "zh": "分钟"},
     "fmt.hours": {"en": "{value:.1f} h", "zh": "{value:.1f} 小时"},
     # page
     "page.html_lang": {"en": "en", "zh": "zh-CN"},
