@@ -393,8 +393,9 @@ def test_both_languages_at_390_px_in_chromium(built: Built, language: str) -> No
     assert page["options"]["emergency"] == names["emergency"] == ("急诊科" if language == "zh-CN" else "Emergency")
     assert page["options"]["hospital"] == t("filter.hospital")
     assert all(page["options"][code] == name for code, name in names.items() if code in page["options"])
-    if language == "zh-CN":  # no English title leaks into the Chinese page
-        english = [messages.CATALOGUE[key]["en"] for key in messages.CATALOGUE if key.endswith(".title")]
+    if language == "zh-CN":  # no English title leaks into the Chinese page (the driver chart's is its own)
+        english = [messages.CATALOGUE[key]["en"] for key in messages.CATALOGUE
+                   if key.endswith(".title") and key != "drivers.title"]
         assert [title for title in english if title in page["text"]] == []
     for font in ("Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC"):
         assert font in page["bodyFont"] and font in page["plotFont"]
@@ -414,31 +415,42 @@ def test_page_filter_drives_every_chart_and_the_kpi_tiles(built: Built) -> None:
             """select kpi_value, unit from marts.metrics_kpi_status
                where department_code = ? and kpi_code = 'nps' and month_start_date = date '2026-02-01'""",
             [other]).fetchone()
-        funnel = conn.execute(
-            """select sum(people_reached), sum(people_engaged), sum(people_booked), sum(people_attended),
-                      sum(people_new_patients) from marts.metrics_campaign""").fetchone()
+        stages = "sum(people_reached), sum(people_engaged), sum(people_booked), sum(people_attended), " \
+                 "sum(people_new_patients)"
+        funnel = conn.execute(f"select {stages} from marts.metrics_campaign").fetchone()
+        # the department whose own campaigns reached the most people (maybe none yet), and its funnel
+        owner = conn.execute(
+            f"""select department_code, {stages} from marts.metrics_campaign where department_code is not null
+                and campaign_id <> 'organic' group by 1 order by 2 desc, 1 limit 1""").fetchone()
     finally:
         conn.close()
     assert funnel is not None and nps is not None
+    assert funnel[0] > 0, "the fixture's campaigns and organic touches reach people"
+    assert owner is not None, "the fixture should have a campaign a department owns"
     with open_tab(_chromium(), built.result.path, width=1280) as tab:
         first = tab.evaluate(SHOWN)
         emergency = _choose(tab, "emergency", "2026-02", "2026-03")
         chosen = _choose(tab, other)
         hospital = _choose(tab, "hospital")
+        owning = _choose(tab, owner[0])
         march = _choose(tab, "emergency", "2026-03", "2026-03")
         february = _choose(tab, "emergency", "2026-02", "2026-02")
         assert tab.errors() == []
 
     # it opens on the emergency department and the latest complete month (February; March is partial)
     assert [(tile["department"], tile["month"]) for tile in first["tiles"]] == [("emergency", "2026-02")]
+    seen = lambda shown: (shown["traces"], shown["empty"], shown["note"])  # noqa: E731
     for key in BY_DEPARTMENT:
-        for department, shown in (("emergency", emergency[key]), (other, chosen[key])):
+        for department, shown in (("emergency", emergency[key]), (other, chosen[key]), (owner[0], owning[key])):
             assert {trace["department"] for trace in shown["traces"]} <= {department, "always"}, key
             assert shown["empty"] or any(trace["department"] == department for trace in shown["traces"]), key
         # changing the department changes what the chart shows: its data, or the note that it has none
-        seen = lambda shown: (shown["traces"], shown["empty"], shown["note"])  # noqa: E731
-        assert seen(emergency[key]) != seen(chosen[key]) != seen(hospital[key]), key
-        assert emergency[key]["traces"] != chosen[key]["traces"], key
+        assert seen(hospital[key]) != seen(chosen[key]), key
+        if key != "campaign-funnel":  # the funnel: below, on the department that owns campaigns
+            assert emergency[key]["traces"] != chosen[key]["traces"], key
+    assert owning["campaign-funnel"]["traces"] != hospital["campaign-funnel"]["traces"]
+    own_funnel = [trace for trace in owning["campaign-funnel"]["traces"] if trace["type"] == "funnel"]
+    assert len(own_funnel) == 1 and own_funnel[0]["x"] == [float(value) for value in owner[1:]]
     # real numbers: the chosen department's P50 lines are the mart's published values
     p50 = {trace["name"].split(" · ")[1].removesuffix(" P50"): trace for trace in chosen["wait-trends"]["traces"]
            if trace["name"].endswith(" P50")}
