@@ -430,7 +430,7 @@ def test_page_filter_drives_every_chart_and_the_kpi_tiles(built: Built) -> None:
     with open_tab(_chromium(), built.result.path, width=1280) as tab:
         first = tab.evaluate(SHOWN)
         emergency = _choose(tab, "emergency", "2026-02", "2026-03")
-        chosen = _choose(tab, other)
+        chosen = _choose(tab, other, "2026-02", "2026-02")
         hospital = _choose(tab, "hospital")
         owning = _choose(tab, owner[0])
         march = _choose(tab, "emergency", "2026-03", "2026-03")
