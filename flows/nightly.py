@@ -46,6 +46,7 @@ from journey.quality.gate import GateReport, validate_stage
 from journey.quality.health import HealthReport, check_run_health
 from journey.quality.replay import ReplayReport, reinstate_quarantined
 from journey.report.build import build_report
+from journey.report.docs_site import write_site_index
 from journey.runs import (
     DayLoad,
     RunPlan,
@@ -72,6 +73,7 @@ validate_task = task(name="validate", cache_policy=NONE)(validate_stage)
 health_task = task(name="run-health", cache_policy=NONE)(check_run_health)
 replay_task = task(name="replay-quarantine", cache_policy=NONE)(reinstate_quarantined)
 report_task = task(name="report", cache_policy=NONE)(build_report)
+site_index_task = task(name="site-index", cache_policy=NONE)(write_site_index)
 retention_task = task(name="landing-retention", cache_policy=NONE)(apply_retention)
 docs_task = task(name="docs", cache_policy=NONE)(build_docs_site)
 publish_task = task(name="publish", cache_policy=NONE)(publish_run)
@@ -215,6 +217,7 @@ def _nightly(
             # The managers' dashboard from what was just published; a chart failing never fails a
             # run whose data is already published and correct.
             optional(report_task, settings)
+            optional(site_index_task, settings)  # site/index.html: dashboard, dbt docs, quality docs
         if settings.landing_retention_days:
             # After publish, under the run lock: only files the published manifest holds can go.
             step(retention_task)(settings)

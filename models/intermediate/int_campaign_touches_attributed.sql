@@ -27,15 +27,7 @@ visits as (
 identity_links as (
 
     -- an anonymous id linked to exactly one patient
-    select
-        anonymous_id,
-        min(patient_key) as linked_patient_key
-
-    from touches
-    where anonymous_id is not null
-      and patient_key is not null
-    group by anonymous_id
-    having count(distinct patient_key) = 1
+    {{ crm_identity_links('touches') }}
 
 ),
 

@@ -143,6 +143,11 @@ class Settings(BaseSettings):
     )
     secret_file: Path | None = Field(default=None, description="File holding the HMAC key.")
     min_cell_size: int = Field(default=11, ge=1, description="Smallest published cell.")
+    report_language: Literal["zh-CN", "en"] | None = Field(
+        default=None,
+        description="Language of the dashboard (`journey report`); unset: zh-CN when `timezone` is a mainland-China "
+        "zone (Asia/Shanghai, Asia/Chongqing, Asia/Harbin, Asia/Urumqi), else en.",
+    )
     late_lookback_days: int = Field(default=14, ge=0, description="Incremental lookback for late data.")
     landing_retention_days: int | None = Field(
         default=30, ge=0,

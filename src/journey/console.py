@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from journey.config import Settings
 from journey.errors import JourneyError
+from journey.report.docs_site import dbt_docs_page
 
 if TYPE_CHECKING:  # the reports summarised here; imported for types only (they pull in heavy libraries)
     from journey.generate import GenerationReport
@@ -71,8 +72,8 @@ def _where_to_look(summary: Summary, settings: Settings, *, quarantined: int) ->
     dashboard = settings.site_dir / "report" / "index.html"
     if dashboard.is_file():
         summary.add("dashboard", str(dashboard))
-    docs = next((path for path in (settings.site_dir / "index.html", settings.site_dir / "dbt" / "index.html")
-                 if path.is_file()), None)
+    landing = settings.site_dir / "index.html"
+    docs = landing if landing.is_file() else dbt_docs_page(settings.site_dir)  # both open from disk
     if docs is not None:
         summary.add("docs", str(docs))
     return summary.add("logs", f"{settings.log_dir / 'journey.log'} (runs: {settings.log_dir / 'runs.jsonl'})")

@@ -67,9 +67,24 @@ def period(conn: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
     return str(row[0]), str(row[1])
 
 
-def department_names(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """department_code → department_name (codes themselves when the dimension is missing)."""
-    if not {"department_code", "department_name"} <= table_columns(conn, "dim_department"):
+def department_names(conn: duckdb.DuckDBPyConnection, language: str = "en") -> dict[str, str]:
+    """department_code → its name in ``language`` (dim_department's department_name_zh for zh-CN,
+    falling back to department_name; codes themselves when the dimension is missing)."""
+    present = table_columns(conn, "dim_department")
+    if not {"department_code", "department_name"} <= present:
         return {}
-    rows = conn.execute("select department_code, department_name from marts.dim_department").fetchall()
-    return {str(code): str(name) for code, name in rows if name is not None}
+    name = "department_name"
+    if language == "zh-CN" and "department_name_zh" in present:
+        name = "coalesce(department_name_zh, department_name)"
+    rows = conn.execute(f"select department_code, {name} from marts.dim_department").fetchall()
+    return {str(code): str(label) for code, label in rows if label is not None}
+
+
+def kpi_targets(conn: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """kpi_code → target_value as metrics_kpi_status carries it (seeds/kpi_targets.csv)."""
+    if not {"kpi_code", "target_value"} <= table_columns(conn, "metrics_kpi_status"):
+        return {}
+    rows = conn.execute(
+        "select kpi_code, any_value(target_value) from marts.metrics_kpi_status group by kpi_code"
+    ).fetchall()
+    return {str(code): float(value) for code, value in rows if value is not None}

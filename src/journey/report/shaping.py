@@ -86,85 +86,53 @@ def cohort_grid(frame: pd.DataFrame) -> pd.DataFrame:
     return grid.sort_index().sort_index(axis=1).astype("float64")
 
 
-FUNNEL_STAGES: tuple[tuple[str, str], ...] = (
-    ("impressions", "Impressions"),
-    ("clicks", "Clicks"),
-    ("bookings", "Bookings (tracked)"),
-    ("attended", "Attended"),
+FUNNEL_STAGES: tuple[str, ...] = (
+    "people_reached", "people_engaged", "people_booked", "people_attended", "people_new_patients",
 )
 
 
-def campaign_funnel(frame: pd.DataFrame, *, new_patients: str | None = None) -> pd.DataFrame:
-    """Totals over campaigns for each funnel stage present in ``frame`` (stage, label, count).
+def campaign_funnel(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sums over campaigns of each people_* funnel stage in ``frame`` (stage, count), in stage order.
 
-    ``new_patients`` names the attributed new-patient column to append as the last stage; campaigns
-    whose attribution is suppressed (``attribution_suppressed``) do not contribute to it."""
-    stages = [(column, label) for column, label in FUNNEL_STAGES if column in frame.columns]
-    counts = [float(pd.to_numeric(frame[column], errors="coerce").fillna(0).sum()) for column, _ in stages]
-    if new_patients is not None and new_patients in frame.columns:
-        stages.append((new_patients, "New patients (attributed)"))
-        counts.append(float(mask_suppressed(frame, new_patients, "attribution_suppressed").fillna(0).sum()))
-    return pd.DataFrame(
-        {"stage": [column for column, _ in stages], "label": [label for _, label in stages], "count": counts}
-    )
+    Every stage counts the people the campaign touched, so a later stage never exceeds the one before
+    (the mart tests this per campaign, and a sum of subsets keeps it)."""
+    stages = [column for column in FUNNEL_STAGES if column in frame.columns]
+    counts = [float(pd.to_numeric(frame[column], errors="coerce").fillna(0).sum()) for column in stages]
+    return pd.DataFrame({"stage": stages, "count": counts})
 
 
-def campaign_subsets(frame: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
-    """The campaign chart's filter options as (kind, value, row mask): every row (``all``), each owning
-    department (``department``; hospital-wide campaigns have none: value ``""``), and each quarter
-    campaigns started in (``quarter``, e.g. ``2026Q1``). Organic touches belong to ``all`` only."""
-    subsets: list[tuple[str, str, pd.Series]] = [("all", "", pd.Series(True, index=frame.index))]
-    campaign = frame["campaign_id"] != "organic"
-    if "department_code" in frame.columns:
-        departments = frame["department_code"]
-        for code in sorted(departments.dropna().astype(str).unique()):
-            subsets.append(("department", code, campaign & (departments == code)))
-        if (campaign & departments.isna()).any():
-            subsets.append(("department", "", campaign & departments.isna()))
-    if "start_date" in frame.columns:
-        quarters = pd.to_datetime(frame["start_date"]).dt.to_period("Q")
-        for quarter in sorted(quarters.dropna().unique()):
-            subsets.append(("quarter", str(quarter), campaign & (quarters == quarter)))
-    return subsets
+def is_partial_month(months: pd.Series, data_end: date | None) -> pd.Series:
+    """True for months that end after ``data_end`` (the last day with data): not yet complete."""
+    if data_end is None:
+        return pd.Series(False, index=months.index)
+    month_end = pd.to_datetime(months) + pd.offsets.MonthEnd(0)
+    return month_end > pd.Timestamp(data_end)
 
 
-def latest_kpis(frame: pd.DataFrame, *, data_end: date | None = None) -> pd.DataFrame:
-    """The latest month of each KPI × department, with a display value and a status colour.
-
-    With ``data_end`` (the last day with data), the latest month *complete* by then is shown when
-    there is one: a month three days old is mostly suppressed cells and says little."""
-    if frame.empty:
-        return frame.assign(display_value=pd.Series(dtype="object"), colour=pd.Series(dtype="object"))
-    if data_end is not None:
-        month_end = pd.to_datetime(frame["month_start_date"]) + pd.offsets.MonthEnd(0)
-        complete = frame[month_end <= pd.Timestamp(data_end)]
-        if not complete.empty:
-            frame = complete
-    latest = frame.groupby(["kpi_code", "department_code"])["month_start_date"].transform("max")
-    rows = frame[frame["month_start_date"] == latest].copy()
-    rows["display_value"] = [
-        format_kpi(value, unit) for value, unit in zip(rows["kpi_value"], rows["unit"], strict=True)
-    ]
-    rows["display_target"] = [
-        format_kpi(value, unit) for value, unit in zip(rows["target_value"], rows["unit"], strict=True)
-    ]
-    status = rows["kpi_status"].fillna("no_data")
-    rows["kpi_status"] = status
-    rows["colour"] = status.map(KPI_STATUS_COLOURS).fillna(KPI_STATUS_COLOURS["no_data"])
-    return rows.sort_values(["kpi_code", "department_code"]).reset_index(drop=True)
+def kpi_changes(frame: pd.DataFrame, *, data_end: date | None) -> pd.DataFrame:
+    """``metrics_kpi_status`` rows with ``is_partial`` and the change against the previous month
+    (``change_month``) and the same month a year before (``change_year``): differences of two published
+    values, NaN unless both months are complete and both values published."""
+    rows = frame.copy()
+    rows["month_start_date"] = pd.to_datetime(rows["month_start_date"])
+    rows["is_partial"] = is_partial_month(rows["month_start_date"], data_end)
+    rows["kpi_value"] = pd.to_numeric(rows["kpi_value"], errors="coerce").astype("float64")
+    full = rows.loc[~rows["is_partial"], ["kpi_code", "department_code", "month_start_date", "kpi_value"]]
+    for column, offset in (("change_month", pd.DateOffset(months=1)), ("change_year", pd.DateOffset(years=1))):
+        earlier = full.assign(month_start_date=full["month_start_date"] + offset).rename(
+            columns={"kpi_value": "earlier_value"})
+        rows = rows.merge(earlier, on=["kpi_code", "department_code", "month_start_date"], how="left")
+        rows[column] = (rows["kpi_value"] - rows["earlier_value"]).where(~rows["is_partial"])
+        rows = rows.drop(columns="earlier_value")
+    rows["kpi_status"] = rows["kpi_status"].fillna("no_data")
+    rows["colour"] = rows["kpi_status"].map(KPI_STATUS_COLOURS).fillna(KPI_STATUS_COLOURS["no_data"])
+    return rows.sort_values(["month_start_date", "kpi_code", "department_code"]).reset_index(drop=True)
 
 
-def format_kpi(value: object, unit: object) -> str:
-    """A KPI value for people: rate 0.953 → '95.3 %', pct 72 → '72.0 %', minutes → '41 min', score → '35.2'."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or pd.isna(value):  # type: ignore[call-overload]
-        return "—"
-    number = float(value)  # type: ignore[arg-type]
-    if unit == "rate":
-        return f"{100 * number:.1f} %"
-    if unit == "pct":
-        return f"{number:.1f} %"
-    if unit == "minutes":
-        return f"{number:.0f} min"
-    if unit == "hours":
-        return f"{number:.1f} h"
-    return f"{number:.1f}"
+def default_month(months: pd.Series, data_end: date | None) -> pd.Timestamp | None:
+    """The month the page opens on: the latest complete month, else the latest month."""
+    if months.empty:
+        return None
+    stamps = pd.to_datetime(months)
+    complete = stamps[~is_partial_month(stamps, data_end)]
+    return (complete if not complete.empty else stamps).max()

@@ -109,7 +109,8 @@ def test_driver_table_per_department_quarter_and_minimum_size() -> None:
 
 
 def test_driver_figure_states_the_methods_and_shows_the_largest_group_first() -> None:
-    from journey.report.charts import DRIVER_TEXT, Context, driver_figure
+    from journey.report.charts import Context, driver_figure
+    from journey.report.messages import t
 
     table = driver_table(_respondents(np.random.default_rng(7), {"emergency": 150, "cardiology": 300}))
     figure = driver_figure(table, Context(min_cell=11, timezone="UTC", names={"cardiology": "Cardio"}))
@@ -119,10 +120,20 @@ def test_driver_figure_states_the_methods_and_shows_the_largest_group_first() ->
     labels = [button["label"] for button in figure.layout.updatemenus[0].buttons]
     assert labels == ["Cardio · 2026Q1", "emergency · 2026Q1"]
     titles = [annotation.text for annotation in figure.layout.annotations]
-    assert DRIVER_TEXT["ols_hc3"] in titles and DRIVER_TEXT["logit"] in titles
+    assert t("drivers.ols_hc3", "en") in titles and t("drivers.logit", "en") in titles
     assert figure.layout.xaxis2.type == "log"
     logit_trace = next(t for t in figure.data if t.visible and t.xaxis == "x2")
     row = table[(table["department_code"] == "cardiology") & (table["method"] == "logit")].iloc[::-1]
     assert list(logit_trace.x) == pytest.approx(list(np.exp(row["estimate"])))  # odds ratios
     assert list(np.asarray(logit_trace.x) + np.asarray(logit_trace.error_x.array)) == pytest.approx(
         list(np.exp(row["ci_high"])))
+
+
+def test_driver_figure_speaks_the_page_language() -> None:
+    from journey.report.charts import Context, driver_figure
+
+    table = driver_table(_respondents(np.random.default_rng(7), {"emergency": 150}))
+    figure = driver_figure(table, Context(min_cell=11, timezone="Asia/Shanghai", language="zh-CN"))
+    titles = [annotation.text for annotation in figure.layout.annotations]
+    assert titles == ["NPS 评分：OLS，HC3 稳健标准误", "总体高分：逻辑回归"]
+    assert "到院至接诊（分钟）" in next(trace for trace in figure.data if trace.visible).y

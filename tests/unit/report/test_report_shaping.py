@@ -57,90 +57,54 @@ def test_wait_quartiles_long_reshapes_the_monthly_columns() -> None:
     assert shaping.wait_quartiles_long(wide.iloc[0:0]).empty
 
 
-def test_campaign_subsets_by_department_and_start_quarter() -> None:
-    frame = pd.DataFrame({
-        "campaign_id": ["c1", "c2", "c3", "organic"],
-        "department_code": ["obstetrics", None, "obstetrics", None],
-        "start_date": [date(2026, 1, 5), date(2026, 2, 1), date(2026, 4, 2), None],
-    })
-    subsets = {(kind, value): mask.tolist() for kind, value, mask in shaping.campaign_subsets(frame)}
-    assert subsets == {
-        ("all", ""): [True, True, True, True],
-        ("department", "obstetrics"): [True, False, True, False],
-        ("department", ""): [False, True, False, False],  # hospital-wide; organic touches are no campaign
-        ("quarter", "2026Q1"): [True, True, False, False],
-        ("quarter", "2026Q2"): [False, False, True, False],
-    }
-
-
-def test_cohort_grid_percent_and_suppression() -> None:
-    frame = pd.DataFrame({
-        "cohort_month_start_date": [date(2026, 1, 1), date(2026, 1, 1), date(2026, 2, 1)],
-        "months_since_first_visit": [0, 1, 0],
-        "retention_rate": [0.1, 0.25, 0.5],
-        "suppressed": [False, False, True],
-    })
-    grid = shaping.cohort_grid(frame)
-    assert grid.loc[date(2026, 1, 1)].tolist() == pytest.approx([10.0, 25.0])
-    assert grid.loc[date(2026, 2, 1)].isna().all()
-
-
-def test_campaign_funnel_totals_and_suppressed_attribution() -> None:
+def test_campaign_funnel_sums_the_people_stages_in_order() -> None:
     frame = pd.DataFrame({
         "campaign_id": ["c1", "c2"],
-        "impressions": [100, 50],
-        "clicks": [10, 5],
-        "bookings": [4, 2],
-        "attended": [3, 1],
-        "new_patients_linear": [3.5, 2.0],
-        "attribution_suppressed": [False, True],
+        "people_engaged": [40, 10], "people_reached": [100, 50], "people_booked": [8, 2],
+        "people_attended": [6, 2], "people_new_patients": [5, 0],
+        "impressions": [900, 400],  # an event count: not a funnel stage
     })
-    funnel = shaping.campaign_funnel(frame, new_patients="new_patients_linear")
-    assert funnel["stage"].tolist() == ["impressions", "clicks", "bookings", "attended", "new_patients_linear"]
-    assert funnel["count"].tolist() == [150.0, 15.0, 6.0, 4.0, 3.5]
+    funnel = shaping.campaign_funnel(frame)
+    assert funnel["stage"].tolist() == list(shaping.FUNNEL_STAGES)
+    assert funnel["count"].tolist() == [150.0, 50.0, 10.0, 8.0, 5.0]
+    assert shaping.campaign_funnel(frame[["campaign_id"]]).empty
 
 
-def test_latest_kpis_picks_the_last_month_and_colours_status() -> None:
-    frame = pd.DataFrame({
-        "month_start_date": [date(2026, 1, 1), date(2026, 2, 1), date(2026, 2, 1)],
-        "department_code": ["emergency", "emergency", "cardiology"],
-        "kpi_code": ["nps", "nps", "nps"],
-        "kpi_value": [30.0, 55.0, None],
-        "target_value": [50.0, 50.0, 50.0],
-        "kpi_status": ["off_track", "on_track", "suppressed"],
-        "unit": ["score", "score", "score"],
+def _kpis(rows: list[tuple[date, str, float | None]], status: str = "on_track") -> pd.DataFrame:
+    return pd.DataFrame({
+        "month_start_date": [row[0] for row in rows], "department_code": "emergency",
+        "kpi_code": [row[1] for row in rows], "kpi_value": [row[2] for row in rows], "target_value": 50.0,
+        "kpi_status": status, "unit": "score",
     })
-    rows = shaping.latest_kpis(frame)
-    assert rows["department_code"].tolist() == ["cardiology", "emergency"]
-    assert rows["display_value"].tolist() == ["—", "55.0"]
-    assert rows["colour"].tolist() == [shaping.KPI_STATUS_COLOURS["suppressed"], shaping.KPI_STATUS_COLOURS["on_track"]]
 
 
-@pytest.mark.parametrize(
-    ("value", "unit", "expected"),
-    [(0.953, "rate", "95.3 %"), (72, "pct", "72.0 %"), (41.4, "minutes", "41 min"), (35.25, "score", "35.2"),
-     (None, "rate", "—"), (float("nan"), "pct", "—")],
-)
-def test_format_kpi(value: object, unit: str, expected: str) -> None:
-    assert shaping.format_kpi(value, unit) == expected
+def test_kpi_changes_against_last_month_and_last_year_full_months_only() -> None:
+    frame = _kpis([
+        (date(2025, 3, 1), "nps", 20.0), (date(2026, 1, 1), "nps", 30.0), (date(2026, 2, 1), "nps", 42.5),
+        (date(2026, 3, 1), "nps", 60.0), (date(2026, 4, 1), "nps", 10.0),
+    ])
+    # data end 2026-04-04: April is partial
+    rows = shaping.kpi_changes(frame, data_end=date(2026, 4, 4)).set_index("month_start_date")
+    assert rows.loc["2026-02-01", "change_month"] == 12.5
+    assert rows.loc["2026-03-01", "change_month"] == 17.5
+    assert rows.loc["2026-03-01", "change_year"] == 40.0  # March 2025 → March 2026
+    assert math.isnan(rows.loc["2026-02-01", "change_year"])  # no February 2025: no comparison
+    assert math.isnan(rows.loc["2026-01-01", "change_month"])  # no December
+    assert bool(rows.loc["2026-04-01", "is_partial"]) and not rows.loc["2026-03-01", "is_partial"]
+    assert math.isnan(rows.loc["2026-04-01", "change_month"]), "a partial month is never compared"
+    assert rows.loc["2026-03-01", "colour"] == shaping.KPI_STATUS_COLOURS["on_track"]
 
 
-def test_latest_kpis_prefers_the_latest_complete_month() -> None:
-    frame = pd.DataFrame({
-        "month_start_date": [date(2026, 1, 1), date(2026, 2, 1)],
-        "department_code": ["emergency", "emergency"],
-        "kpi_code": ["nps", "nps"],
-        "kpi_value": [42.0, None],
-        "target_value": [50.0, 50.0],
-        "kpi_status": ["at_risk", "suppressed"],
-        "unit": ["score", "score"],
-    })
-    # data ends 2026-02-03: February is three days old, January is the latest complete month
-    rows = shaping.latest_kpis(frame, data_end=date(2026, 2, 3))
-    assert rows["month_start_date"].tolist() == [date(2026, 1, 1)]
-    assert rows["display_value"].tolist() == ["42.0"]
-    # once February is complete it is shown
-    assert shaping.latest_kpis(frame, data_end=date(2026, 2, 28))["month_start_date"].tolist() == [date(2026, 2, 1)]
-    # nothing complete yet: the latest month anyway
-    only_feb = frame.tail(1)
-    assert shaping.latest_kpis(only_feb, data_end=date(2026, 2, 3))["month_start_date"].tolist() == [date(2026, 2, 1)]
+def test_kpi_changes_do_not_compare_against_a_suppressed_month() -> None:
+    frame = _kpis([(date(2026, 1, 1), "nps", None), (date(2026, 2, 1), "nps", 42.0)])
+    rows = shaping.kpi_changes(frame, data_end=date(2026, 2, 28))
+    assert math.isnan(rows["change_month"].iloc[1])
+    assert rows["kpi_status"].tolist() == ["on_track", "on_track"]
+
+
+def test_default_month_is_the_latest_complete_one() -> None:
+    months = pd.Series(pd.to_datetime(["2026-01-01", "2026-02-01"]))
+    assert shaping.default_month(months, date(2026, 2, 3)) == pd.Timestamp("2026-01-01")
+    assert shaping.default_month(months, date(2026, 2, 28)) == pd.Timestamp("2026-02-01")
+    assert shaping.default_month(months.tail(1), date(2026, 2, 3)) == pd.Timestamp("2026-02-01")
+    assert shaping.default_month(months.iloc[0:0], None) is None
