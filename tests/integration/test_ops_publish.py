@@ -58,10 +58,15 @@ def _manifest_count(path: Path) -> int:
         conn.close()
 
 
-def _wait_for_dbt_build(log: Path, process: subprocess.Popen[str]) -> None:
-    """Block until the run logs that `dbt build` started (the dbt stage); no time limit but the run's own."""
+def _log_lines(log: Path) -> list[str]:
+    return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+
+
+def _wait_for_dbt_build(log: Path, process: subprocess.Popen[str], *, after: int) -> None:
+    """Block until the run logs that `dbt build` started (the dbt stage) in a line past the first ``after``
+    (earlier runs of the test log there too); no time limit but the run's own."""
     while process.poll() is None:
-        lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+        lines = _log_lines(log)[after:]
         # the dbt stage's build, not the stage step's `dbt build --select +staging`
         if any(str(json.loads(line).get("msg", "")).startswith(DBT_STAGE) for line in lines):
             return
@@ -85,12 +90,13 @@ def test_reader_is_never_locked_and_kill_9_in_dbt_leaves_published_warehouse_int
     assert reader.stdout is not None and json.loads(reader.stdout.readline()) == {"ready": True}
 
     # A real `journey run` in its own process group, killed with SIGKILL (dbt child included) mid-build.
+    logged = len(_log_lines(settings.log_dir / "journey.log"))
     killed = subprocess.Popen(
         [str(Path(sys.executable).with_name("journey")), "run", "--date", second.isoformat()],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
     )
     try:
-        _wait_for_dbt_build(settings.log_dir / "journey.log", killed)
+        _wait_for_dbt_build(settings.log_dir / "journey.log", killed, after=logged)
     finally:
         os.killpg(killed.pid, signal.SIGKILL)
         killed.wait()
