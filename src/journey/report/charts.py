@@ -144,7 +144,7 @@ def wait_trends(conn: duckdb.DuckDBPyConnection, ctx: Context) -> Section:
     line = _target_trace(ed, target, ctx.t("wait.target", value=target or 0), department="emergency")
     if line is not None:
         figure.add_trace(line)
-    figure.update_xaxes(type="date")
+    figure.update_xaxes(type="date", tickformat=messages.day_tickformat(ctx.language))
     section.figure = _layout(figure, x=ctx.t("common.day"), y=ctx.t("wait.y"), height=460)
     suppressed = int(frame["p50"].isna().sum())
     if suppressed:

@@ -55,6 +55,11 @@ def month_tickformat(language: str) -> str:
     return "%Y年%-m月" if language == "zh-CN" else "%b %Y"
 
 
+def day_tickformat(language: str) -> str:
+    """The d3 format plotly draws day ticks with ('3月8日' / 'Mar 8')."""
+    return "%-m月%-d日" if language == "zh-CN" else "%b %-d"
+
+
 def day_format(language: str) -> str:
     return "%Y年%-m月%-d日" if language == "zh-CN" else "%Y-%m-%d"
 
