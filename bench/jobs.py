@@ -20,7 +20,7 @@ FLOOR_SQL = Path(__file__).with_name("floor.sql")
 
 
 def generate_job(args: argparse.Namespace) -> None:
-    from journey.generate import generate
+    from journey_demo import generate
 
     report = generate(args.landing, args.record, start=date.fromisoformat(args.start), days=args.days,
                       scale=args.scale, seed=args.seed)

@@ -201,8 +201,8 @@ def generate(
     Also writes generator/defects.jsonl (every injected fault, with file and row) and
     generator/identities.parquet (the planted identifiers `journey privacy-scan` looks for).
     """
-    from journey.generate import PROFILES
-    from journey.generate import generate as run_generator
+    from journey_demo import PROFILES
+    from journey_demo import generate as run_generator
 
     if profile not in PROFILES:
         raise UsageError(f"--profile {profile!r} is not one of {', '.join(PROFILES)}.")

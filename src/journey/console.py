@@ -18,11 +18,11 @@ from journey.errors import JourneyError
 from journey.report.docs_site import dbt_docs_page
 
 if TYPE_CHECKING:  # the reports summarised here; imported for types only (they pull in heavy libraries)
-    from journey.generate import GenerationReport
     from journey.privacy.retention import RetentionReport
     from journey.report.build import ReportResult
     from journey.report.docs_site import DocsResult
     from journey.runs import RunSummary
+    from journey_demo import GenerationReport
 
 
 def duration(seconds: float) -> str:

@@ -18,11 +18,11 @@ import pytest
 from test_ops_alerts import Webhook
 
 from journey.config import Settings
-from journey.generate import generate
 from journey.ingest.landing import discover
 from journey.ingest.loader import load_file
 from journey.runs import open_work
 from journey.transform.dbt import run_dbt
+from journey_demo import generate
 
 SMALL_HOSPITAL_GROUP = "small_hospital"
 

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from journey.cli import app
 from journey.config import Settings
 from journey.errors import JourneyError
-from journey.generate.minimal import LOCAL_CLASS_CODE, LOCAL_CLASS_SYSTEM
+from journey_demo.minimal import LOCAL_CLASS_CODE, LOCAL_CLASS_SYSTEM
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("prefect")]
 

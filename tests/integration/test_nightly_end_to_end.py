@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from journey.config import Settings
-from journey.generate import generate
+from journey_demo import generate
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("prefect")]
 

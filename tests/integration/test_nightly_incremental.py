@@ -13,8 +13,8 @@ import duckdb
 import pytest
 
 from journey.config import Settings
-from journey.generate import generate
 from journey.ops.checksums import table_checksums
+from journey_demo import generate
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("prefect")]
 

@@ -23,12 +23,12 @@ import duckdb
 import pytest
 
 from journey.config import Settings
-from journey.generate import generate
 from journey.ops.alerts import Alert, deliver, notifier, send_alert
 from journey.ops.guard import guarded_run, recover
 from journey.ops.lock import RunInProgress, acquire_run_lock
 from journey.ops.runlog import read_runs, write_run
 from journey.runs import RunSummary
+from journey_demo import generate
 
 START = date(2026, 3, 2)
 

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from journey.cli import app
 from journey.config import Settings
-from journey.generate import generate
 from journey.ops.runlog import read_runs
+from journey_demo import generate
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("prefect")]
 

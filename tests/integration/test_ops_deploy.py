@@ -21,10 +21,10 @@ import pytest
 
 from journey.config import Settings
 from journey.errors import ValidationFailed
-from journey.generate import generate
 from journey.ops.prefect_server import prefect_server as start_prefect_server
 from journey.ops.prefect_server import stop_process_group, wait_until
 from journey.ops.runlog import read_runs
+from journey_demo import generate
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("prefect")]
 

@@ -18,9 +18,9 @@ import duckdb
 import pytest
 
 from journey.config import Settings
-from journey.generate import generate
 from journey.ops.runlog import read_runs
 from journey.transform.dbt import nightly_build_args
+from journey_demo import generate
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("prefect")]
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from journey.config import Settings
-from journey.generate import generate
 from journey.ops.runlog import read_runs
+from journey_demo import generate
 
 HOLDER_RUN = "20260302T020000-1a2b3c"
 _HOLD_LOCK = f"""

@@ -25,7 +25,7 @@ import pytest
 from typer.testing import CliRunner
 
 from journey.config import Settings
-from journey.generate import generate
+from journey_demo import generate
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("prefect")]
 

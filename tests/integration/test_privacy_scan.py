@@ -19,7 +19,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from journey.config import Settings
-from journey.generate import generate
 from journey.privacy.scan import (
     Needle,
     ScanReport,
@@ -28,6 +27,7 @@ from journey.privacy.scan import (
     scan,
     secret_needles,
 )
+from journey_demo import generate
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("prefect")]
 

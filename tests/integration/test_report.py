@@ -32,10 +32,10 @@ from typer.testing import CliRunner
 from websockets.sync.client import connect
 
 from journey.config import Settings
-from journey.generate import generate
 from journey.report import charts, messages
 from journey.report.build import ReportResult, build_report
 from journey.report.worklist import write_worklist
+from journey_demo import generate
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("prefect")]
 

@@ -17,10 +17,10 @@ from journey.errors import (
     UsageError,
     ValidationFailed,
 )
-from journey.generate import GenerationReport
 from journey.ops.backfill import BackfillStopped
 from journey.ops.lock import RunInProgress
 from journey.runs import RunPlan, RunSummary
+from journey_demo import GenerationReport
 
 
 def _flow_result(settings: Settings, **counts: int) -> dict[str, object]:

@@ -14,13 +14,13 @@ from typer.testing import CliRunner
 from journey import runs
 from journey.cli import app
 from journey.config import Settings
-from journey.generate import generate
 from journey.ingest.landing import discover
 from journey.ingest.loader import batch_id_for
 from journey.progress import LOADED, RunFollower, bars_enabled, pending_days, progress, split_runs
 from journey.runs import plan_run
 from journey.warehouse.publish import prepare_working_copy
 from journey.warehouse.schema import ensure_schema
+from journey_demo import generate
 
 START = date(2026, 3, 2)
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from journey.config import Settings
-from journey.generate import generate
 from journey.ingest import landing
 from journey.ops.checksums import table_checksums
 from journey.runs import DayLoad, RunPlan, load_days, plan_run
+from journey_demo import generate
 
 START = date(2026, 3, 2)
 LOADED_AT = datetime(2026, 3, 4, 2, 0)

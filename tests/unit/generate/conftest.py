@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from generate_helpers import START, Run, load
 
-from journey.generate import GenerationReport, generate
+from journey_demo import GenerationReport, generate
 
 
 def _run(root: Path, **kwargs: object) -> Run:

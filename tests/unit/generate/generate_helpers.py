@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from journey.generate import GenerationReport
+from journey_demo import GenerationReport
 
 START = date(2024, 1, 8)  # a Monday in the winter peak
 CSV_HEADERS = {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from generate_helpers import CSV_HEADERS, DEPARTMENTS, TOUCH_CHANNELS, day_end, instant, local
 
-from journey.generate import KINDS, GenerationReport
+from journey_demo import KINDS, GenerationReport
 
 KNOWN = {
     "serviceType": DEPARTMENTS,

@@ -6,7 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
-from journey.generate import generate
+from journey_demo import generate
 
 PARAMS = {"start": date(2024, 5, 6), "days": 6, "scale": 0.03, "defect_rate": 0.05}
 

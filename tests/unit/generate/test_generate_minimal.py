@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from journey.config import Settings
-from journey.generate import generate
-from journey.generate.minimal import LOCAL_CLASS_CODE, bulk_name
 from journey.profile import profile_landing
+from journey_demo import generate
+from journey_demo.minimal import LOCAL_CLASS_CODE, bulk_name
 
 PARAMS = {"start": date(2026, 3, 2), "days": 3, "scale": 0.03, "seed": 11}
 

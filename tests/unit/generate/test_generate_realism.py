@@ -10,9 +10,9 @@ from datetime import date, datetime, timedelta
 import numpy as np
 from generate_helpers import LWBS, Run, instant, latest_appointments, local, timeline
 
-from journey.generate import relations, surveys
-from journey.generate.frames import Frame
-from journey.generate.patients import PatientPool
+from journey_demo import relations, surveys
+from journey_demo.frames import Frame
+from journey_demo.patients import PatientPool
 
 
 def _encounters(run: Run) -> list[dict]:

@@ -21,17 +21,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from journey.generate import fmt
-from journey.generate.defects import KINDS
-from journey.generate.engine import Hospital
-from journey.generate.minimal import generate_minimal
-from journey.generate.model import Params, epoch_day
-from journey.generate.patients import identities
+from journey_demo import fmt
+from journey_demo.defects import KINDS
+from journey_demo.engine import Hospital
+from journey_demo.minimal import generate_minimal
+from journey_demo.model import Params, epoch_day
+from journey_demo.patients import identities
 
 __all__ = ["GenerationReport", "generate", "KINDS", "PROFILES"]
 
 #: Export profiles: ``full`` (every source and element of the contract) and ``minimal`` (what FHIR bulk
-#: exports typically hold: journey.generate.minimal).
+#: exports typically hold: journey_demo.minimal).
 PROFILES = ("full", "minimal")
 
 
@@ -73,7 +73,7 @@ def generate(
     multi-campus network. ``defect_rate`` is the share of rows that get a fault (0 = clean data).
     Existing files with the same names are overwritten; nothing else is deleted. ``on_day`` is called
     with the number of days simulated so far (for a progress bar). ``profile`` ``minimal`` writes only
-    what bulk exports typically hold (journey.generate.minimal): EHR NDJSON only, period-only encounters.
+    what bulk exports typically hold (journey_demo.minimal): EHR NDJSON only, period-only encounters.
     """
     if days < 1:
         raise ValueError("days must be at least 1")

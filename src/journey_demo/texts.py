@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from journey.generate import fmt, vocab
-from journey.generate.patients import PatientPool, PatientText
+from journey_demo import fmt, vocab
+from journey_demo.patients import PatientPool, PatientText
 
 ZH, EN = 0, 1
 NO_CONTACT, PHONE, EMAIL, RESIDENT_ID = -1, 0, 1, 2

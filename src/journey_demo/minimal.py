@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from journey.generate import fmt
+from journey_demo import fmt
 
 #: The local class code (and its system) a share of ED encounters carry instead of v3 EMER.
 LOCAL_CLASS_SYSTEM = "https://journey.example/fhir/CodeSystem/local-encounter-class"

@@ -23,10 +23,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journey.generate import defects, fmt
-from journey.generate.fmt import Group
-from journey.generate.frames import Frame
-from journey.generate.model import DAY, Params, stream
+from journey_demo import defects, fmt
+from journey_demo.fmt import Group
+from journey_demo.frames import Frame
+from journey_demo.model import DAY, Params, stream
 
 Encoder = Callable[[str, Frame], tuple[list[Group], pa.Array]]
 _EMPTY = pa.chunked_array([], type=pa.string())

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from journey.generate import appointments, clinics, crm, encounters, patients, relations, surveys, vocab
-from journey.generate.fmt import Group
-from journey.generate.frames import Frame, Outbox
-from journey.generate.model import DAY, ED, HORIZON_DAYS, Params, stream
-from journey.generate.writer import DropWriter, FileSpec, Prepared
+from journey_demo import appointments, clinics, crm, encounters, patients, relations, surveys, vocab
+from journey_demo.fmt import Group
+from journey_demo.frames import Frame, Outbox
+from journey_demo.model import DAY, ED, HORIZON_DAYS, Params, stream
+from journey_demo.writer import DropWriter, FileSpec, Prepared
 
 # NDJSON / JSONL files are written when they have rows (a bulk export omits empty types); the CSVs
 # are written every day, with their header, so a quiet day still has a drop from every source.

@@ -21,11 +21,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from journey.generate import fmt, vocab
-from journey.generate.encounters import encounter_ids
-from journey.generate.fmt import Group
-from journey.generate.frames import Frame
-from journey.generate.model import (
+from journey_demo import fmt, vocab
+from journey_demo.encounters import encounter_ids
+from journey_demo.fmt import Group
+from journey_demo.frames import Frame
+from journey_demo.model import (
     DAY,
     DEPARTMENTS,
     HCAHPS_ANSWERS,
@@ -35,8 +35,8 @@ from journey.generate.model import (
     QUESTIONNAIRE,
     categorical,
 )
-from journey.generate.patients import PatientPool, patient_ids
-from journey.generate.texts import EN, ZH, TextTable, band, contact_kinds, with_contact
+from journey_demo.patients import PatientPool, patient_ids
+from journey_demo.texts import EN, ZH, TextTable, band, contact_kinds, with_contact
 
 QR_SALT = 0x9E5
 COMMENTS = TextTable(vocab.COMMENTS_ZH, vocab.COMMENTS_EN)

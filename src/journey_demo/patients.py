@@ -16,10 +16,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journey.generate import fmt, vocab
-from journey.generate.fmt import Group
-from journey.generate.frames import Columns, Frame
-from journey.generate.model import (
+from journey_demo import fmt, vocab
+from journey_demo.fmt import Group
+from journey_demo.frames import Columns, Frame
+from journey_demo.model import (
     DEPARTMENTS,
     GENDERS,
     MRN_SYSTEM,

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journey.generate.model import DAY, TZ_OFFSET
+from journey_demo.model import DAY, TZ_OFFSET
 
 Seg: TypeAlias = str | pa.Array | pa.ChunkedArray
 Group = tuple[str, Sequence[Seg]]

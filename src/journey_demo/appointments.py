@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from journey.generate import fmt
-from journey.generate.fmt import Group
-from journey.generate.frames import Frame
-from journey.generate.model import (
+from journey_demo import fmt
+from journey_demo.fmt import Group
+from journey_demo.frames import Frame
+from journey_demo.model import (
     APPOINTMENT_STATUSES,
     BOOKED,
     BOOKING_CHANNELS,
@@ -31,7 +31,7 @@ from journey.generate.model import (
     NOSHOW,
     SLOT_STATUSES,
 )
-from journey.generate.patients import patient_ids
+from journey_demo.patients import patient_ids
 
 APPOINTMENT_SALT = 0xA9901
 SLOT_SALT = 0x510751

@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from journey.generate import fmt, vocab
-from journey.generate.encounters import encounter_ids
-from journey.generate.fmt import Group
-from journey.generate.frames import Frame
-from journey.generate.model import (
+from journey_demo import fmt, vocab
+from journey_demo.encounters import encounter_ids
+from journey_demo.fmt import Group
+from journey_demo.frames import Frame
+from journey_demo.model import (
     COMPLAINT_CATEGORIES,
     COMPLAINT_CHANNELS,
     DAY,
@@ -32,8 +32,8 @@ from journey.generate.model import (
     categorical,
     lognormal,
 )
-from journey.generate.patients import PatientPool, patient_ids
-from journey.generate.texts import EN, ZH, TextTable, band, contact_kinds, with_contact
+from journey_demo.patients import PatientPool, patient_ids
+from journey_demo.texts import EN, ZH, TextTable, band, contact_kinds, with_contact
 
 FOLLOW_UP_DAYS = np.array([3, 7, 30])
 NOT_ATTEMPTED = 4

@@ -17,11 +17,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from journey.generate import fmt, vocab
-from journey.generate.appointments import appointment_ids
-from journey.generate.fmt import Group
-from journey.generate.frames import Frame
-from journey.generate.model import (
+from journey_demo import fmt, vocab
+from journey_demo.appointments import appointment_ids
+from journey_demo.fmt import Group
+from journey_demo.frames import Frame
+from journey_demo.model import (
     ACT_CODE_SYSTEM,
     AMB,
     CLASS_CODES,
@@ -52,7 +52,7 @@ from journey.generate.model import (
     lognormal,
     weekday,
 )
-from journey.generate.patients import PatientPool, display_names, patient_ids
+from journey_demo.patients import PatientPool, display_names, patient_ids
 
 ENCOUNTER_SALT = 0xE4C0
 CONDITION_SALT = 0xC0D1

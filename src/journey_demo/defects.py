@@ -24,8 +24,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journey.generate.frames import Frame
-from journey.generate.model import (
+from journey_demo.frames import Frame
+from journey_demo.model import (
     DAY,
     DEPT_CODES,
     EMER,

@@ -18,10 +18,10 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 
-from journey.generate import fmt, vocab
-from journey.generate.fmt import Group
-from journey.generate.frames import Frame
-from journey.generate.model import (
+from journey_demo import fmt, vocab
+from journey_demo.fmt import Group
+from journey_demo.frames import Frame
+from journey_demo.model import (
     ACTIONS,
     CAMPAIGN_TYPES,
     DAY,
@@ -39,7 +39,7 @@ from journey.generate.model import (
     opd_demand,
     stream,
 )
-from journey.generate.patients import patient_ids
+from journey_demo.patients import patient_ids
 
 TOUCHES_PER_ENCOUNTER = 10.0
 TOUCH_SALT = 0x70C4

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from journey.generate.frames import Frame
-from journey.generate.model import (
+from journey_demo.frames import Frame
+from journey_demo.model import (
     BOOKING_BY_HOUR,
     CANCELLED,
     CLINIC_OVERRUN_WEEKDAY,
