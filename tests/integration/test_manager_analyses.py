@@ -1,5 +1,5 @@
-"""The README's five manager questions are dbt analyses (analyses/manager_q*.sql): each compiles with
-dbt and answers exactly what the README's SQL answers, row for row, on the shared small hospital."""
+"""The five manager questions of docs/analysts.md are dbt analyses (analyses/manager_q*.sql): each compiles with
+dbt and answers exactly what its SQL answers, row for row, on the shared small hospital."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ ANALYSES = sorted(path.stem for path in (PROJECT / "analyses").glob("manager_q*.
 
 
 def _readme_questions() -> list[str]:
-    text = (PROJECT / "README.md").read_text(encoding="utf-8")
+    text = (PROJECT / "docs" / "analysts.md").read_text(encoding="utf-8")
     section = text.split("### Five questions", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
     return [block.strip() for block in re.findall(r"```sql\n(.*?)```", section, flags=re.S)]
 

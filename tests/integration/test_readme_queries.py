@@ -1,4 +1,4 @@
-"""Every SQL answer in the README's "Five questions a patient-experience manager asks" runs on a built
+"""Every SQL answer in docs/analysts.md's "Five questions a patient-experience manager asks" runs on a built
 warehouse and answers with rows: the analyst documentation cannot drift from the contract tables."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from journey.config import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("small_hospital")]
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "analysts.md"
 
 
 def _questions() -> list[str]:
