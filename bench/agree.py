@@ -1,4 +1,4 @@
-"""Do the floor, the pandas baseline and journey's published marts give the same core metrics?
+"""Do the floor, the fair floor, the pandas baseline and journey's published marts give the same core metrics?
 
 Each table is compared on its keys over the cells that have units (encounters / responses / closed
 30-day windows > 0): rows only on one side, and per value column the cells that differ (NULL on one
@@ -60,13 +60,18 @@ def _compare(conn: duckdb.DuckDBPyConnection, table: Table, left: str, right: st
     return {"only_left": row[0], "only_right": row[1], "matched": row[2], "columns": columns}
 
 
-def agreement(floor_db: Path, pandas_dir: Path, warehouse: Path | None) -> dict[str, Any]:
-    """{table: {"floor_vs_pandas": …, "floor_vs_marts": …}} (marts only if a warehouse was published)."""
+def agreement(floor_db: Path, pandas_dir: Path, warehouse: Path | None,
+              fair_floor_db: Path | None = None) -> dict[str, Any]:
+    """{table: {"floor_vs_pandas": …, "floor_vs_marts": …, "fair_floor_vs_floor": …, "fair_floor_vs_marts": …}}
+    (marts only if a warehouse was published, the fair floor's only if its file is there)."""
     conn = duckdb.connect()
     conn.execute(f"attach '{floor_db}' as floor_db (read_only)")
     has_marts = warehouse is not None and warehouse.is_file()
     if has_marts:
         conn.execute(f"attach '{warehouse}' as wh (read_only)")
+    has_fair = fair_floor_db is not None and fair_floor_db.is_file()
+    if has_fair:
+        conn.execute(f"attach '{fair_floor_db}' as fair_db (read_only)")
     report: dict[str, Any] = {}
     for table in TABLES:
         floor = f"floor_db.floor_{table.name}"
@@ -74,11 +79,17 @@ def agreement(floor_db: Path, pandas_dir: Path, warehouse: Path | None) -> dict[
         entry: dict[str, Any] = {}
         if parquet.is_file():
             entry["floor_vs_pandas"] = _compare(conn, table, floor, f"read_parquet('{parquet}')")
-        if has_marts:
+        pairs = [("floor_vs_marts", floor, f"wh.{table.mart}")] if has_marts else []
+        if has_fair:
+            fair = f"fair_db.floor_{table.name}"
+            pairs.append(("fair_floor_vs_floor", fair, floor))
+            if has_marts:
+                pairs.append(("fair_floor_vs_marts", fair, f"wh.{table.mart}"))
+        for name, left, right in pairs:
             try:
-                entry["floor_vs_marts"] = _compare(conn, table, floor, f"wh.{table.mart}")
+                entry[name] = _compare(conn, table, left, right)
             except duckdb.Error as error:
-                entry["floor_vs_marts"] = {"error": str(error).splitlines()[0]}
+                entry[name] = {"error": str(error).splitlines()[0]}
         report[table.name] = entry
     conn.close()
     return report

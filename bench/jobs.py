@@ -14,9 +14,14 @@ import time
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-FLOOR_SQL = Path(__file__).with_name("floor.sql")
+if TYPE_CHECKING:
+    import duckdb
+
+BENCH = Path(__file__).resolve().parent
+FLOOR_READ_SQL = BENCH / "floor_read.sql"
+FLOOR_SQL = BENCH / "floor.sql"
 
 
 def generate_job(args: argparse.Namespace) -> None:
@@ -62,14 +67,21 @@ def flow_job(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
-def floor_job(args: argparse.Namespace) -> None:
-    """bench/floor.sql on a fresh database file, with journey's DuckDB limits (threads, memory)."""
+def floor_connection(db: Path, landing: Path) -> duckdb.DuckDBPyConnection:
+    """A fresh database file with journey's DuckDB limits (threads, memory), relative paths in landing."""
     import duckdb
 
-    args.db.unlink(missing_ok=True)
-    conn = duckdb.connect(str(args.db), config={"threads": int(os.environ.get("JOURNEY_DUCKDB_THREADS", "2"))})
+    db.unlink(missing_ok=True)
+    conn = duckdb.connect(str(db), config={"threads": int(os.environ.get("JOURNEY_DUCKDB_THREADS", "2"))})
     conn.execute("set memory_limit = ?", [os.environ.get("JOURNEY_DUCKDB_MEMORY_LIMIT", "4GB")])
-    conn.execute("set file_search_path = ?", [str(args.landing)])
+    conn.execute("set file_search_path = ?", [str(landing)])
+    return conn
+
+
+def floor_job(args: argparse.Namespace) -> None:
+    """bench/floor_read.sql + floor.sql on a fresh database file (the fair floor: bench/fair_floor.py)."""
+    conn = floor_connection(args.db, args.landing)
+    conn.execute(FLOOR_READ_SQL.read_text(encoding="utf-8"))
     conn.execute(FLOOR_SQL.read_text(encoding="utf-8"))
     conn.close()
 

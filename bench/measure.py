@@ -42,7 +42,7 @@ def run_measured(cmd: list[str], env: dict[str, str], log: Path, cwd: Path) -> S
 
 
 def summarise(samples: list[Sample]) -> dict[str, Any]:
-    """Medians over the repeats (per-stage seconds too), plus every sample."""
+    """Medians over the repeats (per-stage or per-phase seconds too), plus every sample."""
     stages: dict[str, list[float]] = {}
     for sample in samples:
         for stage, seconds in sample.detail.get("stage_seconds", {}).items():
@@ -58,7 +58,8 @@ def summarise(samples: list[Sample]) -> dict[str, Any]:
     if stages:
         summary["stage_seconds"] = {stage: round(statistics.median(v), 3) for stage, v in sorted(stages.items())}
         extra = [s.detail for s in samples if s.detail]
-        summary["flow_overhead_s"] = round(statistics.median(
-            d.get("flow_s", 0.0) - sum(d.get("stage_seconds", {}).values()) for d in extra), 3)
-        summary["import_s"] = round(statistics.median(d.get("import_s", 0.0) for d in extra), 3)
+        if any("flow_s" in d for d in extra):  # a flow's (the fair floor's phases have no flow around them)
+            summary["flow_overhead_s"] = round(statistics.median(
+                d.get("flow_s", 0.0) - sum(d.get("stage_seconds", {}).values()) for d in extra), 3)
+            summary["import_s"] = round(statistics.median(d.get("import_s", 0.0) for d in extra), 3)
     return summary
