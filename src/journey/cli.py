@@ -443,7 +443,7 @@ def sql(query: Annotated[str, typer.Argument(help="SQL to run read-only on the p
         raise JourneyError(
             f"query failed: {type(error).__name__}: {error}",
             hint='`journey sql "show all tables"` lists the tables; the contract tables are in schema marts '
-            "(README → Metrics). The warehouse is read-only here.",
+            "(docs/analysts.md, and the dbt docs overview). The warehouse is read-only here.",
         ) from None
     finally:
         conn.close()
@@ -459,7 +459,7 @@ def sql(query: Annotated[str, typer.Argument(help="SQL to run read-only on the p
 )
 @friendly
 def mf(ctx: typer.Context) -> None:
-    """MetricFlow (`mf`) on the published warehouse, read-only: the governed metrics (README → Governed metrics)."""
+    """MetricFlow (`mf`) on the published warehouse, read-only: the governed metrics (docs/analysts.md → Governed metrics)."""
     from journey.transform.metricflow import run_mf
 
     settings = _settings(need_data=True)

@@ -83,7 +83,7 @@ def test_journey_serve_deploys_schedule_and_runs_on_a_real_server(
         first = datetime.combine(after.date(), time(hour, 15), tzinfo=zone)
         first += timedelta(days=1) if first <= after else timedelta(0)
         assert starts[:3] == [first, first + timedelta(days=1), first + timedelta(days=2)], starts
-        # README → "Check the schedule": the command the data engineer runs lists them (with
+        # docs/operations.md → "Check the schedule": the command the data engineer runs lists them (with
         # fastapi >= 0.151 the server answered this CLI's explicit nulls with 422).
         prefect = str(Path(sys.executable).with_name("prefect"))
         cli_env = {**env, "COLUMNS": "200"}
@@ -92,7 +92,7 @@ def test_journey_serve_deploys_schedule_and_runs_on_a_real_server(
         assert listed.returncode == 0, listed.stdout[-2000:] + listed.stderr[-2000:]
         assert listed.stdout.count("SCHEDULED") >= 3, listed.stdout
 
-        # README → "Run now": the served runner executes it; --watch waits for its end.
+        # docs/operations.md → "Run now": the served runner executes it; --watch waits for its end.
         ran = subprocess.run([prefect, "deployment", "run", "journey-nightly/nightly", "-p",
                               f"run_date={START.isoformat()}", "--watch"],
                              env=cli_env, capture_output=True, text=True, timeout=900)

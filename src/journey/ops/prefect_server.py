@@ -4,7 +4,7 @@
 For runs that must not pay Prefect's temporary ("ephemeral") API server start-up in every flow
 process: the benchmark measures the nightly flow as the scheduled run under `journey serve` meets
 it (a long-running server), and the `journey serve` integration test deploys against it. A hospital
-runs its server under the host's service manager instead (README → "nightly job").
+runs its server under the host's service manager instead (docs/operations.md → "The nightly schedule").
 """
 
 from __future__ import annotations
