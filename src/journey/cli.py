@@ -459,7 +459,7 @@ def sql(query: Annotated[str, typer.Argument(help="SQL to run read-only on the p
 )
 @friendly
 def mf(ctx: typer.Context) -> None:
-    """MetricFlow (`mf`) on the published warehouse, read-only: the governed metrics (docs/analysts.md → Governed metrics)."""
+    """MetricFlow (`mf`) on the published warehouse, read-only: the governed metrics (docs/analysts.md)."""
     from journey.transform.metricflow import run_mf
 
     settings = _settings(need_data=True)

@@ -23,7 +23,8 @@ class ConfigError(JourneyError):
     """A setting is missing or invalid."""
 
     exit_code = 2
-    hint = "Check the JOURNEY_* environment variables (docs/operations.md → Configuration); `journey info` shows the paths in use."
+    hint = ("Check the JOURNEY_* environment variables (docs/operations.md → Configuration); "
+            "`journey info` shows the paths in use.")
 
 
 class UsageError(JourneyError):
