@@ -2,9 +2,9 @@
 
 With ``PREFECT_API_URL`` (or a Prefect profile naming a server), a flow run goes to that server as
 usual. Without one, Prefect would start its temporary ("ephemeral") API server for every CLI run
-(~12 s, ~200 MB): instead the flow's own function runs and each task becomes a ``journey.ops.steps.Step``
-with the task's time limit and I/O retries. The run is recorded the same way either way (ops.runs,
-runs.jsonl, journey.log): journey records its runs itself.
+(its start-up cost is in bench/README.md): instead the flow's own function runs and each task
+becomes a ``journey.ops.steps.Step`` with the task's time limit and I/O retries. The run is recorded
+the same way either way (ops.runs, runs.jsonl, journey.log): journey records its runs itself.
 
     run_flow(nightly, run_date=day)          # the CLI
     tasks = stage_tasks(settings)            # inside the flow: tasks, or steps in a plain run

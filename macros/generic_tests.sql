@@ -61,9 +61,8 @@ where {{ flag_column }} and {{ column_name }} is not null
     the earliest one holding a row of the latest load (`loaded_at_column` = its maximum; in a full
     build, every row) onwards. A partition before it was not loaded since and was checked when it was
     built; an incremental model that rebuilds whole partitions changes no other. The plain `unique`
-    re-reads the whole history every night: 6.9 s over 34 M snapshots at a year × 1.9, this 0.5 s
-    (a range, so DuckDB skips the older row groups by their min/max; ≈ 10 s when everything is in
-    scope, as in a full build). -#}
+    re-reads the whole history every night; this reads a range, so DuckDB skips the older row groups
+    by their min/max (bench/README.md has both timings). -#}
 {% test unique_within_latest_load(model, column_name, partition_column, loaded_at_column='_loaded_at') %}
 select {{ column_name }}, count(*) as row_count
 from {{ model }}

@@ -26,8 +26,7 @@
 {#- The text as a naive UTC timestamp when it parses (see above), else NULL; the window is not
     applied here (to_utc). The instant's microseconds since the epoch (`epoch_us` of a timestamptz is
     the UTC instant's) give the same value as `timezone('UTC', instant)` without an ICU calendar
-    conversion per row (staging converts every FHIR time of every Slot snapshot: 28 % less time for the
-    conversions, 12-15 % of stg_ehr__slots' build). -#}
+    conversion per row (staging converts every FHIR time of every Slot snapshot; bench/README.md has the saving). -#}
 {% macro parse_time(text_expression) -%}
     case when regexp_full_match(trim({{ text_expression }}), {{ iso_time_pattern() }})
               and not regexp_matches(trim({{ text_expression }}), '[T ]24:')

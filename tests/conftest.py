@@ -29,7 +29,7 @@ def _parse_cache(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -
 
     A production data dir keeps its dbt target dir from night to night, so dbt parses the project in
     full once and partially after that. Each test has a fresh data dir: seeding its target dir with the
-    state an earlier test left saves a full parse (~17 s CPU) per test. dbt still checks the state
+    state an earlier test left saves a full parse per test. dbt still checks the state
     (project files, vars, profile) and re-parses whatever differs, so a stale seed costs time, never
     correctness.
     """

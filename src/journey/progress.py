@@ -153,7 +153,7 @@ class _LiveWriter(io.TextIOBase):
 # following nightly runs through journey's log events
 # ---------------------------------------------------------------------------------------------------
 #: Where a nightly run is, in % of its work, once each milestone is behind it: the stages weighted by
-#: the time they take (a 1-day run here: load 8 s, gates 29 s, staging 73 s, dbt build 87 s, docs 51 s).
+#: the time they take in a measured 1-day run (bench/README.md, "Small night").
 #: Loading moves from 0 to LOADED day by day; a run ends at 100 whatever it skipped.
 LOADED = 10
 MILESTONES = {"validated landing": 15, "staged": 40, "validated staging": 50, "built": 80,

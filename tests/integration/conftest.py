@@ -2,9 +2,9 @@
 
 ``make test`` runs ``--dist loadfile``: every test module runs whole on one worker, so a
 module-scoped warehouse (test_dbt_incremental, test_report, test_dbt_metrics_recomputed, ...) is
-built once per suite run, not once per worker that happens to get one of its tests (measured: ~330
-worker-seconds of duplicate builds under ``--dist load``). A session-scoped warehouse (the small
-hospital below) is built once per worker (~45 s CPU). The ``xdist_group`` marks would let
+built once per suite run, not once per worker that happens to get one of its tests (``--dist load``
+duplicated those builds). A session-scoped warehouse (the small hospital below) is built once per
+worker. The ``xdist_group`` marks would let
 ``--dist loadgroup`` pin the small-hospital modules to one worker, but the pinned pytest 9.2 +
 pytest-xdist 3.8 ignore them (pytest-xdist#1386); pinning pytest 9.1 would also serialise the
 Prefect-flow group, which costs more than it saves. They are kept for when that is fixed."""

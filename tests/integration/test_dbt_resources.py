@@ -1,6 +1,6 @@
 """dbt's DuckDB runs within journey's resource settings (JOURNEY_DUCKDB_MEMORY_LIMIT / _THREADS), as the
-loader and the gates do: without them DuckDB may take 80 % of the machine's memory (16 GB measured in a
-year's full build, bench/README.md)."""
+loader and the gates do: without them DuckDB may take 80 % of the machine's memory (the measured peak of a
+year's full build is in bench/README.md)."""
 
 from __future__ import annotations
 

@@ -9,9 +9,9 @@ loop) is refused as ``symlink``, never read. Reason codes: ``REASONS``.
 
 A file's fingerprint is the SHA-256 of its bytes. A file already loaded whose inode, size and
 modification time are those recorded when it was loaded (``raw.load_manifest.file_stat``) is not read
-again: the nightly run would otherwise hash every file still in landing (15 s a night at a year × 1.9
-with 30 days kept). It is the quick check of rsync and make; any copy or rewrite of a file changes its
-modification time or its inode, so a re-delivery is still hashed and seen.
+again: the nightly run would otherwise hash every file still in landing, every night. It is the quick
+check of rsync and make; any copy or rewrite of a file changes its modification time or its inode, so a
+re-delivery is still hashed and seen.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Most nights of a catch-up schedule and every second `journey run` find nothing new. The nightly
 flow records such a run as ``skipped`` right after discovery; importing Prefect and the flow's
-stages costs more than the whole decision (≈ 4 of 5 s on this machine). So the CLI, when no Prefect
+stages costs most of the time of the whole decision (bench/README.md). So the CLI, when no Prefect
 server is configured, plans first, under the run lock and the same guard as the flow, and starts
 the flow only when there is something to do. Both paths use ``nothing_new`` and ``record_skipped``.
 """

@@ -183,8 +183,8 @@ def _frames(
 
     A row-level suite over lineage gets the increment in frames of at most
     ``settings.validate_chunk_rows`` rows, streamed from DuckDB on a cursor of its own (``conn`` stays
-    free for the quarantine moves), so a backfill's increment never sits in pandas whole: a year at
-    scale 1.9 took 16 GB that way. Any other suite gets one frame."""
+    free for the quarantine moves), so a backfill's increment never sits in pandas whole (its peak memory
+    grew with the backfill, bench/README.md). Any other suite gets one frame."""
     _register_batches(conn, batches)
     if suite.frame == "landing_health":
         yield landing_health(conn, settings, run_days(conn))

@@ -45,8 +45,8 @@ def dbt_env(settings: Settings, database: Path) -> dict[str, str]:
 
     dbt runs in the warehouse's folder and the profile names the file only (``journey.work.duckdb``),
     never its full path: dbt hashes the profile into its partial-parse state, so a path that differs
-    per data dir (or a copy of the warehouse elsewhere) would cost a full re-parse (~17 s CPU here)
-    on every run. An analyst running dbt by hand may still set an absolute path.
+    per data dir (or a copy of the warehouse elsewhere) would cost a full re-parse on every run. An analyst
+    running dbt by hand may still set an absolute path.
     """
     env = dict(os.environ)
     env.update(telemetry_off_env())

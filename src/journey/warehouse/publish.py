@@ -72,9 +72,8 @@ _NO_KERNEL_COPY = {errno.ENOSYS, errno.EXDEV, errno.EINVAL, errno.EOPNOTSUPP, er
 def copy_file(source: Path, target: Path) -> None:
     """Copy ``source``'s bytes to a new file ``target``, letting the kernel pick the cheapest way.
 
-    The working copy is the whole warehouse, which grows with history (1.6 GB at 120 days of the
-    demo hospital: 0.5-4.5 s on this ext4 box, depending on how much the page cache must write
-    back), so a byte copy every night grows with the history. ``copy_file_range`` lets the
+    The working copy is the whole warehouse, which grows with history (bench/README.md has the
+    measured copy times), so a byte copy every night grows with the history. ``copy_file_range`` lets the
     filesystem share the blocks copy-on-write where it can (a reflink on XFS with reflink=1, the
     RHEL default, and on btrfs: near-instant at any size), copy server-side on NFS 4.2, and copy
     in the kernel elsewhere (ext4: as fast as ``shutil``). Where the call is refused before any
