@@ -5,17 +5,17 @@ core metrics, one statement per kind of file (never one per file or per line), i
 
   read        every ``ehr/<day>/**/*.ndjson`` in one ``read_json_objects``: the line, its file, its row
   type        one table per FHIR type journey reads, by ``resourceType`` (``ehr_other`` keeps the rest);
-              Patient rebuilt from journey's allow-list (no name, telecom, identifier, address, contact:
-              the loader's own expression), every Patient reference and conditional person reference
-              keyed with journey's ``journey_key`` (HMAC-SHA256 with the pseudonymisation secret)
+              each kept through the loader's own expression: its allow-list (Patient without name,
+              telecom, identifier, address, contact; references' display dropped or scrubbed), every
+              Patient reference and conditional person reference keyed with journey's ``journey_key``
+              (HMAC-SHA256 with the pseudonymisation secret); ``ehr_other`` only has its references keyed
   files       per CSV/JSONL entity of the contract, all its files in one ``read_csv`` (all varchar) or
               ``read_json`` (contract columns as varchar); patient columns keyed, free text scrubbed
   checkpoint  the file made durable and compressed, as a load commits
   metrics     bench/floor.sql over views of those tables (their columns: bench/floor_read.sql's)
 
 Not done (journey does them): structural rules, quarantine, manifest and accounting, encodings other
-than UTF-8, gzip, the allow-list of types other than Patient (references' ``display`` stay), scrubbing
-coded columns, GX, dbt. Run from bench/run.py as its ``fair_floor`` measure, or by hand:
+than UTF-8, gzip, scrubbing coded columns, GX, dbt. Run from bench/run.py as its ``fair_floor`` measure, or by hand:
 
     python bench/fair_floor.py --landing LANDING --db fair_floor.duckdb [--out phases.json]
 
@@ -59,8 +59,9 @@ def _fhir_tables_sql() -> list[str]:
     """One ``create table`` per FHIR type journey reads, and ``ehr_other``, from ``fhir_lines``."""
     statements = []
     for name in sorted(FHIR_TYPES):
-        # Patient: the loader's allow-list and keyed id; the rest: the loader's reference keying
-        expr = fhir_resource_sql("Patient", "line") if name == "Patient" else _pseudonymise_refs("line")
+        # the loader's own expression: its allow-list (Patient's identifying elements and every
+        # reference's display dropped or scrubbed) over the line with Patient references keyed
+        expr = fhir_resource_sql(name, "line")
         statements.append(f"""create table {ENTITIES[name].table} as
             select {expr}::json as resource, _source_file, _row_number
             from fhir_lines where resource_type = '{name}'""")
